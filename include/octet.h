@@ -1,0 +1,124 @@
+/*
+ * octet — quantize neural networks to int8 and run them fast on CPUs.
+ *
+ * The whole public C API. Every call returns an octet_status; on failure
+ * octet_last_error() gives one readable line that says what went wrong.
+ * Handles are opaque. The library never aborts, exits or prints on bad input.
+ */
+#ifndef OCTET_H
+#define OCTET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define OCTET_VERSION_MAJOR 0
+#define OCTET_VERSION_MINOR 1
+#define OCTET_VERSION_PATCH 0
+#define OCTET_MAX_DIMS 8
+
+/* ---- status ------------------------------------------------------------ */
+
+typedef enum octet_status {
+    OCTET_OK = 0,
+    OCTET_ERR_INVALID_ARG,   /* a caller passed something unusable          */
+    OCTET_ERR_IO,            /* a file could not be read or written         */
+    OCTET_ERR_PARSE,         /* a file is not valid ONNX / npy / ...        */
+    OCTET_ERR_UNSUPPORTED,   /* valid, but octet cannot do it (yet)         */
+    OCTET_ERR_SHAPE,         /* shapes or dtypes do not fit together        */
+    OCTET_ERR_NOMEM,         /* out of memory                               */
+    OCTET_ERR_INTERNAL       /* a bug in octet: please report it            */
+} octet_status;
+
+/* The message of the last failed call on this thread ("" if none). */
+const char *octet_last_error(void);
+/* A short fixed name for a status ("OCTET_ERR_PARSE"). */
+const char *octet_status_name(octet_status s);
+const char *octet_version(void);
+
+/* ---- tensors ----------------------------------------------------------- */
+
+/* Element types; the numbers are ONNX TensorProto.DataType's. */
+typedef enum octet_dtype {
+    OCTET_UNDEFINED = 0,
+    OCTET_FLOAT = 1,
+    OCTET_UINT8 = 2,
+    OCTET_INT8 = 3,
+    OCTET_UINT16 = 4,
+    OCTET_INT16 = 5,
+    OCTET_INT32 = 6,
+    OCTET_INT64 = 7,
+    OCTET_STRING = 8,
+    OCTET_BOOL = 9,
+    OCTET_FLOAT16 = 10,
+    OCTET_DOUBLE = 11,
+    OCTET_UINT32 = 12,
+    OCTET_UINT64 = 13
+} octet_dtype;
+
+typedef struct octet_tensor octet_tensor;
+
+/* A new zero-filled tensor that owns its data. */
+octet_status octet_tensor_create(octet_tensor **out, octet_dtype dtype, int ndim, const int64_t *dims);
+/* A tensor over caller memory; the caller keeps it alive and frees it. */
+octet_status octet_tensor_wrap(octet_tensor **out, octet_dtype dtype, int ndim, const int64_t *dims,
+                               void *data);
+void octet_tensor_free(octet_tensor *t);
+octet_dtype octet_tensor_dtype(const octet_tensor *t);
+int octet_tensor_ndim(const octet_tensor *t);
+int64_t octet_tensor_dim(const octet_tensor *t, int axis);
+int64_t octet_tensor_count(const octet_tensor *t);  /* number of elements */
+void *octet_tensor_data(octet_tensor *t);
+const char *octet_dtype_name(octet_dtype dtype);     /* "float32", "int64", ... */
+size_t octet_dtype_size(octet_dtype dtype);          /* bytes per element, 0 if unknown */
+
+/* .npy files (float32/64, int8/16/32/64, uint8/16/32/64, bool). */
+octet_status octet_npy_load(octet_tensor **out, const char *path);
+octet_status octet_npy_save(const octet_tensor *t, const char *path);
+
+/* ---- models ------------------------------------------------------------ */
+
+typedef struct octet_model octet_model;
+
+/* Load an .onnx file; external data is resolved next to it and may not leave its folder. */
+octet_status octet_model_load(octet_model **out, const char *path);
+/* Load from memory; external data, if any, is resolved against base_dir (NULL = refuse it). */
+octet_status octet_model_load_memory(octet_model **out, const void *bytes, size_t size,
+                                     const char *base_dir);
+/* Write a model; written to a temporary file and renamed, so a failure never leaves half a file. */
+octet_status octet_model_save(const octet_model *m, const char *path);
+void octet_model_free(octet_model *m);
+
+int octet_model_input_count(const octet_model *m);
+int octet_model_output_count(const octet_model *m);
+const char *octet_model_input_name(const octet_model *m, int i);
+const char *octet_model_output_name(const octet_model *m, int i);
+
+/* ---- sessions ---------------------------------------------------------- */
+
+typedef struct octet_session octet_session;
+
+typedef struct octet_session_options {
+    int threads;   /* 0 = all cores */
+} octet_session_options;
+
+/* Plan a model for running: resolves every op, folds constants, packs weights. The model may be
+ * freed afterwards. opts may be NULL. */
+octet_status octet_session_create(octet_session **out, const octet_model *m,
+                                  const octet_session_options *opts);
+void octet_session_free(octet_session *s);
+
+/* Run once. inputs[i] is bound to the graph input named names[i] (names == NULL: graph order).
+ * outputs receives one new tensor per graph output, in graph order; free each with
+ * octet_tensor_free. n_out must equal the number of graph outputs. */
+octet_status octet_session_run(octet_session *s, const char *const *names,
+                               octet_tensor *const *inputs, int n_in,
+                               octet_tensor **outputs, int n_out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
