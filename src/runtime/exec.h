@@ -31,6 +31,18 @@ void ot_plan_free(ot_plan *p);
 int ot_plan_input_count(const ot_plan *p);
 int ot_plan_output_count(const ot_plan *p);
 
+/* Called after every node with each value it produced (main graph and subgraphs; names are unique
+ * per graph, and `depth` is 0 for the main graph). Used by shape probing, calibration observers and
+ * per-layer comparison. The tensor is only valid during the call. */
+typedef struct ot_run_hooks {
+    void (*on_value)(void *ctx, int depth, const ot_node *producer, const char *name, const octet_tensor *t);
+    void *ctx;
+} ot_run_hooks;
+
+/* Like ot_plan_run, with hooks (NULL = none). */
+octet_status ot_plan_run_hooked(const ot_plan *p, const ot_frame *outer, const octet_tensor *const *inputs, int n_in,
+                                octet_tensor *outputs, int n_out, const ot_run_hooks *hooks);
+
 /* Run. inputs bind to the graph's inputs in order (NULL = use the initializer of that name, if any).
  * outputs[i] are empty tensor structs the run fills (owned data). outer: the enclosing run's frame
  * for a subgraph, else NULL. */

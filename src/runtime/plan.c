@@ -49,6 +49,8 @@ struct ot_plan {
 struct ot_frame {
     const ot_plan *plan;
     const ot_frame *outer;
+    const ot_run_hooks *hooks;
+    int depth;
     const octet_tensor **vals;
     octet_tensor *owned;  /* storage for node outputs, one per slot */
 };
@@ -107,6 +109,70 @@ static bool is_nondeterministic(const ot_node *n) {
     return strncmp(n->op_type, "Random", 6) == 0 || strcmp(n->op_type, "Multinomial") == 0;
 }
 
+/* Values a subgraph reads from enclosing scopes (implicit inputs) order nodes too: their producer must
+ * run before the node that owns the subgraph. deps holds (producer, consumer) node index pairs. */
+typedef struct dep_list {
+    int *from, *to;
+    int n, cap;
+} dep_list;
+
+typedef struct scope {
+    const ot_graph *g;
+    const struct scope *up;
+} scope;
+
+/* Is name an input, initializer or node output of a graph between the reference and the subgraph root? */
+static bool scope_defines(const scope *s, const char *name) {
+    for (; s; s = s->up) {
+        const ot_graph *g = s->g;
+        for (int i = 0; i < g->n_inputs; i++)
+            if (strcmp(g->inputs[i].name, name) == 0) return true;
+        for (int i = 0; i < g->n_inits; i++)
+            if (strcmp(g->inits[i].name, name) == 0) return true;
+        for (int i = 0; i < g->n_nodes; i++)
+            for (int o = 0; o < g->nodes[i]->n_outputs; o++)
+                if (strcmp(g->nodes[i]->outputs[o], name) == 0) return true;
+    }
+    return false;
+}
+
+static bool note_read(const scope *s, const char *name, const ot_strmap *producer, int consumer, dep_list *d) {
+    if (!name[0] || scope_defines(s, name)) return true;
+    int from = ot_strmap_get(producer, name, -1);
+    if (from < 0 || from == consumer) return true;
+    if (d->n == d->cap) {
+        int cap = d->cap ? d->cap * 2 : 16;
+        int *f = realloc(d->from, (size_t)cap * sizeof *f);
+        if (!f) return false;
+        d->from = f;
+        int *t = realloc(d->to, (size_t)cap * sizeof *t);
+        if (!t) return false;
+        d->to = t;
+        d->cap = cap;
+    }
+    d->from[d->n] = from;
+    d->to[d->n++] = consumer;
+    return true;
+}
+
+static bool collect_implicit(const ot_graph *g, const scope *up, const ot_strmap *producer, int consumer, dep_list *d) {
+    scope s = {g, up};
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ot_node *n = g->nodes[i];
+        for (int j = 0; j < n->n_inputs; j++)
+            if (!note_read(&s, n->inputs[j], producer, consumer, d)) return false;
+        for (int a = 0; a < n->n_attrs; a++) {
+            const ot_attr *at = &n->attrs[a];
+            if (at->type == OT_ATTR_GRAPH && at->g && !collect_implicit(at->g, &s, producer, consumer, d)) return false;
+            for (size_t k = 0; at->type == OT_ATTR_GRAPHS && k < at->n; k++)
+                if (at->graphs[k] && !collect_implicit(at->graphs[k], &s, producer, consumer, d)) return false;
+        }
+    }
+    for (int i = 0; i < g->n_outputs; i++)
+        if (!note_read(&s, g->outputs[i].name, producer, consumer, d)) return false;
+    return true;
+}
+
 /* Kahn's algorithm: order[] receives node indices. */
 static octet_status topo_sort(ot_plan *p, int *order) {
     const ot_graph *g = p->g;
@@ -128,6 +194,24 @@ static octet_status topo_sort(ot_plan *p, int *order) {
             const char *in = g->nodes[i]->inputs[j];
             if (in[0] && ot_strmap_get(&producer, in, -1) >= 0) pending[i]++;
         }
+    dep_list deps = {0};
+    bool ok = true;
+    for (int i = 0; i < n && ok; i++)
+        for (int a = 0; a < g->nodes[i]->n_attrs && ok; a++) {
+            const ot_attr *at = &g->nodes[i]->attrs[a];
+            if (at->type == OT_ATTR_GRAPH && at->g) ok = collect_implicit(at->g, NULL, &producer, i, &deps);
+            for (size_t k = 0; ok && at->type == OT_ATTR_GRAPHS && k < at->n; k++)
+                if (at->graphs[k]) ok = collect_implicit(at->graphs[k], NULL, &producer, i, &deps);
+        }
+    if (!ok) {
+        free(deps.from);
+        free(deps.to);
+        ot_strmap_free(&producer);
+        free(pending);
+        free(queue);
+        return ot_err(OCTET_ERR_NOMEM, "out of memory");
+    }
+    for (int e = 0; e < deps.n; e++) pending[deps.to[e]]++;
     int head = 0, tail = 0, done = 0;
     for (int i = 0; i < n; i++)
         if (!pending[i]) queue[tail++] = i;
@@ -141,7 +225,11 @@ static octet_status topo_sort(ot_plan *p, int *order) {
                 for (int j = 0; j < g->nodes[c]->n_inputs; j++)
                     if (strcmp(g->nodes[c]->inputs[j], out) == 0 && --pending[c] == 0) queue[tail++] = c;
         }
+        for (int e = 0; e < deps.n; e++)
+            if (deps.from[e] == i && --pending[deps.to[e]] == 0) queue[tail++] = deps.to[e];
     }
+    free(deps.from);
+    free(deps.to);
     ot_strmap_free(&producer);
     free(pending);
     free(queue);
@@ -379,11 +467,16 @@ static octet_status run_step(const ot_plan *p, const ot_frame *f, const ot_step 
 
 octet_status ot_plan_run(const ot_plan *p, const ot_frame *outer, const octet_tensor *const *inputs, int n_in,
                          octet_tensor *outputs, int n_out) {
+    return ot_plan_run_hooked(p, outer, inputs, n_in, outputs, n_out, outer ? outer->hooks : NULL);
+}
+
+octet_status ot_plan_run_hooked(const ot_plan *p, const ot_frame *outer, const octet_tensor *const *inputs, int n_in,
+                                octet_tensor *outputs, int n_out, const ot_run_hooks *hooks) {
     if (n_in > p->n_inputs)
         return ot_err(OCTET_ERR_INVALID_ARG, "graph '%s' takes %d inputs, %d given", p->g->name, p->n_inputs, n_in);
     if (n_out != p->n_outputs)
         return ot_err(OCTET_ERR_INVALID_ARG, "graph '%s' has %d outputs, %d requested", p->g->name, p->n_outputs, n_out);
-    ot_frame f = {p, outer, NULL, NULL};
+    ot_frame f = {p, outer, hooks, outer ? outer->depth + 1 : 0, NULL, NULL};
     f.vals = calloc((size_t)p->n_slots + 1, sizeof *f.vals);
     f.owned = calloc((size_t)p->n_slots + 1, sizeof *f.owned);
     if (!f.vals || !f.owned) {
@@ -401,6 +494,10 @@ octet_status ot_plan_run(const ot_plan *p, const ot_frame *outer, const octet_te
     for (int si = 0; si < p->n_steps && s == OCTET_OK; si++) {
         const ot_step *st = &p->steps[si];
         s = run_step(p, &f, st, f.owned, f.vals);
+        if (s == OCTET_OK && hooks && hooks->on_value)
+            for (int j = 0; j < st->n_out; j++)
+                if (st->out_slots[j] >= 0 && f.vals[st->out_slots[j]])
+                    hooks->on_value(hooks->ctx, f.depth, st->k.node, st->k.node->outputs[j], f.vals[st->out_slots[j]]);
         for (int j = 0; j < st->n_frees && s == OCTET_OK; j++) {
             ot_tensor_reset(&f.owned[st->frees[j]]);
             f.vals[st->frees[j]] = NULL;

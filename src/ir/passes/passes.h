@@ -1,0 +1,40 @@
+/* Graph-to-graph passes over the IR. Each returns OCTET_OK and leaves a valid graph, or an error
+ * with the graph unchanged where that is possible. */
+#ifndef OT_PASSES_H
+#define OT_PASSES_H
+
+#include "ir/graph.h"
+#include "util/status.h"
+
+/* Remove nodes whose outputs nobody uses (recursively in subgraphs) and unused initializers.
+ * *removed (may be NULL) receives the number of nodes removed. */
+octet_status ot_pass_dce(octet_model *m, int *removed);
+
+/* Evaluate every node whose inputs are all constant (initializers, Constant nodes) and replace it by
+ * initializers; Constant nodes become initializers. Works inside subgraphs too. Results larger than
+ * max_bytes (0 = 64 MiB) are left unfolded so a model file never balloons. */
+octet_status ot_pass_fold_constants(octet_model *m, size_t max_bytes, int *folded);
+
+/* Concrete shapes for symbolic input dimensions: name=value pairs ("batch"=1); dims with no binding
+ * default to `dflt`. */
+typedef struct ot_dim_binding {
+    const char *param;
+    int64_t value;
+} ot_dim_binding;
+
+/* Shape inference by probing: runs the graph once on zero-filled inputs whose symbolic dimensions are
+ * bound as given, and a second time with every symbolic dimension + 1, then records every value's dtype and
+ * shape in graph->value_info. A dimension that changes between the two runs is kept symbolic (named after
+ * the input dimension it follows when there is one, else unknown). input_shapes may override whole input
+ * shapes (NULL entries = declared). */
+octet_status ot_infer_shapes(octet_model *m, const ot_dim_binding *bind, int n_bind, int64_t dflt);
+
+/* With every graph input fully static, replace Shape/Size of statically shaped values by constants and
+ * fold what follows (Shape -> Gather -> Unsqueeze -> Concat -> Reshape chains). Needs ot_infer_shapes
+ * first. */
+octet_status ot_pass_fold_shapes(octet_model *m, int *folded);
+
+/* Find the value_info record of a name in g (inputs, outputs, value_info), or NULL. */
+const ot_value_info *ot_graph_value_info(const ot_graph *g, const char *name);
+
+#endif
