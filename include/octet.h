@@ -102,11 +102,13 @@ const char *octet_model_output_name(const octet_model *m, int i);
 typedef struct octet_session octet_session;
 
 typedef struct octet_session_options {
-    int threads;   /* 0 = all cores */
+    int threads;                      /* 0 = all cores */
+    int disable_graph_optimizations;  /* 1 = run the graph exactly as written (no folding or fusion) */
 } octet_session_options;
 
-/* Plan a model for running: resolves every op, folds constants, packs weights. The model may be
- * freed afterwards. opts may be NULL. */
+/* Plan a model for running: folds constants and BatchNormalization, fuses activations into
+ * convolutions, resolves every op and packs weights. The session borrows the model's weights:
+ * free the model only after the session. opts may be NULL (defaults). */
 octet_status octet_session_create(octet_session **out, const octet_model *m,
                                   const octet_session_options *opts);
 void octet_session_free(octet_session *s);

@@ -79,7 +79,7 @@ void ot_graph_free(ot_graph *g) {
     for (int i = 0; i < g->n_inits; i++) {
         free(g->inits[i].name);
         free(g->inits[i].doc);
-        octet_tensor_free(g->inits[i].tensor);
+        if (!g->inits[i].borrowed) octet_tensor_free(g->inits[i].tensor);
     }
     free(g->inits);
     free(g);
@@ -122,7 +122,9 @@ static void *clone_mem(const void *src, size_t bytes, bool *ok) {
     return d;
 }
 
-static bool clone_attr(ot_attr *d, const ot_attr *s) {
+static ot_graph *graph_clone(const ot_graph *s, bool share);
+
+static bool clone_attr(ot_attr *d, const ot_attr *s, bool share) {
     bool ok = true;
     *d = *s;
     d->name = ot_strdup(s->name);
@@ -133,7 +135,7 @@ static bool clone_attr(ot_attr *d, const ot_attr *s) {
     d->strings = s->strings ? clone_strs(s->strings, s->n, &ok) : NULL;
     d->t = s->t ? ot_tensor_clone(s->t) : NULL;
     if (s->t && !d->t) ok = false;
-    d->g = s->g ? ot_graph_clone(s->g) : NULL;
+    d->g = s->g ? graph_clone(s->g, share) : NULL;
     if (s->g && !d->g) ok = false;
     d->tensors = NULL;
     d->graphs = NULL;
@@ -147,7 +149,7 @@ static bool clone_attr(ot_attr *d, const ot_attr *s) {
         d->graphs = calloc(s->n, sizeof *d->graphs);
         if (!d->graphs) ok = false;
         for (size_t i = 0; d->graphs && i < s->n; i++)
-            if (!(d->graphs[i] = ot_graph_clone(s->graphs[i]))) ok = false;
+            if (!(d->graphs[i] = graph_clone(s->graphs[i], share))) ok = false;
     }
     return ok && d->name;
 }
@@ -173,7 +175,9 @@ static bool clone_vis(ot_value_info **dst, int *dn, int *dcap, const ot_value_in
     return true;
 }
 
-ot_graph *ot_graph_clone(const ot_graph *s) {
+ot_graph *ot_graph_clone(const ot_graph *s) { return graph_clone(s, false); }
+
+static ot_graph *graph_clone(const ot_graph *s, bool share) {
     ot_graph *g = ot_graph_new(s->name);
     if (!g) return NULL;
     bool ok = true;
@@ -190,7 +194,7 @@ ot_graph *ot_graph_clone(const ot_graph *s) {
             if (!n->attrs) { ok = false; break; }
             for (int a = 0; a < sn->n_attrs && ok; a++) {
                 n->n_attrs++;
-                ok = clone_attr(&n->attrs[a], &sn->attrs[a]);
+                ok = clone_attr(&n->attrs[a], &sn->attrs[a], share);
             }
         }
     }
@@ -198,8 +202,22 @@ ot_graph *ot_graph_clone(const ot_graph *s) {
     ok = ok && clone_vis(&g->outputs, &g->n_outputs, &g->cap_outputs, s->outputs, s->n_outputs);
     ok = ok && clone_vis(&g->value_info, &g->n_value_info, &g->cap_value_info, s->value_info, s->n_value_info);
     for (int i = 0; i < s->n_inits && ok; i++) {
-        octet_tensor *t = ot_tensor_clone(s->inits[i].tensor);
-        ok = t && ot_graph_add_initializer(g, s->inits[i].name, t) == OCTET_OK;
+        octet_tensor *t = share ? s->inits[i].tensor : ot_tensor_clone(s->inits[i].tensor);
+        if (share) {
+            /* add without taking ownership */
+            ok = ot_grow((void **)&g->inits, &g->cap_inits, g->n_inits + 1, sizeof *g->inits);
+            if (ok) {
+                ot_initializer *in = &g->inits[g->n_inits];
+                memset(in, 0, sizeof *in);
+                in->name = ot_strdup(s->inits[i].name);
+                in->tensor = t;
+                in->borrowed = true;
+                ok = in->name != NULL;
+                if (ok) g->n_inits++;
+            }
+        } else {
+            ok = t && ot_graph_add_initializer(g, s->inits[i].name, t) == OCTET_OK;
+        }
         if (ok && s->inits[i].doc) g->inits[g->n_inits - 1].doc = ot_strdup(s->inits[i].doc);
     }
     if (!ok) {
@@ -209,7 +227,12 @@ ot_graph *ot_graph_clone(const ot_graph *s) {
     return g;
 }
 
-octet_model *ot_model_clone(const octet_model *s) {
+static octet_model *model_clone(const octet_model *s, bool share);
+
+octet_model *ot_model_clone(const octet_model *s) { return model_clone(s, false); }
+octet_model *ot_model_clone_sharing_weights(const octet_model *s) { return model_clone(s, true); }
+
+static octet_model *model_clone(const octet_model *s, bool share) {
     octet_model *m = calloc(1, sizeof *m);
     if (!m) return NULL;
     bool ok = true;
@@ -231,7 +254,7 @@ octet_model *ot_model_clone(const octet_model *s) {
             m->metadata[i].value = ot_strdup(s->metadata[i].value);
         }
     }
-    m->graph = ok ? ot_graph_clone(s->graph) : NULL;
+    m->graph = ok ? graph_clone(s->graph, share) : NULL;
     if (!m->graph) {
         octet_model_free(m);
         return NULL;
@@ -256,19 +279,23 @@ ot_node *ot_graph_add_node(ot_graph *g, const char *op_type, const char *domain,
     return n;
 }
 
+/* Builds the new list before freeing the old one, so names may alias the node's current names. */
 static octet_status set_names(char ***dst, int *dn, int count, const char *const *names) {
+    char **fresh = NULL;
+    if (count > 0) {
+        fresh = calloc((size_t)count, sizeof *fresh);
+        if (!fresh) return ot_err(OCTET_ERR_NOMEM, "out of memory");
+        for (int i = 0; i < count; i++)
+            if (!(fresh[i] = ot_strdup(names && names[i] ? names[i] : ""))) {
+                for (int j = 0; j < i; j++) free(fresh[j]);
+                free(fresh);
+                return ot_err(OCTET_ERR_NOMEM, "out of memory");
+            }
+    }
     for (int i = 0; i < *dn; i++) free((*dst)[i]);
     free(*dst);
-    *dst = NULL;
-    *dn = 0;
-    if (count <= 0) return OCTET_OK;
-    *dst = calloc((size_t)count, sizeof **dst);
-    if (!*dst) return ot_err(OCTET_ERR_NOMEM, "out of memory");
-    for (int i = 0; i < count; i++) {
-        (*dst)[i] = ot_strdup(names && names[i] ? names[i] : "");
-        if (!(*dst)[i]) return ot_err(OCTET_ERR_NOMEM, "out of memory");
-        (*dn)++;
-    }
+    *dst = fresh;
+    *dn = count > 0 ? count : 0;
     return OCTET_OK;
 }
 
@@ -354,8 +381,9 @@ void ot_graph_remove_node(ot_graph *g, int i) {
 octet_status ot_graph_add_initializer(ot_graph *g, const char *name, octet_tensor *t) {
     int k = ot_graph_find_initializer_index(g, name);
     if (k >= 0) {
-        octet_tensor_free(g->inits[k].tensor);
+        if (!g->inits[k].borrowed) octet_tensor_free(g->inits[k].tensor);
         g->inits[k].tensor = t;
+        g->inits[k].borrowed = false;
         return OCTET_OK;
     }
     if (!ot_grow((void **)&g->inits, &g->cap_inits, g->n_inits + 1, sizeof *g->inits)) {
@@ -363,6 +391,7 @@ octet_status ot_graph_add_initializer(ot_graph *g, const char *name, octet_tenso
         return ot_err(OCTET_ERR_NOMEM, "out of memory");
     }
     ot_initializer *in = &g->inits[g->n_inits];
+    memset(in, 0, sizeof *in);
     in->name = ot_strdup(name);
     if (!in->name) {
         octet_tensor_free(t);

@@ -74,8 +74,9 @@ typedef struct ot_value_info {
 
 typedef struct ot_initializer {
     char *name;
-    octet_tensor *tensor;   /* owned */
+    octet_tensor *tensor;   /* owned, unless borrowed */
     char *doc;
+    bool borrowed;          /* tensor belongs to another model (see ot_model_clone_sharing_weights) */
 } ot_initializer;
 
 typedef struct ot_graph {
@@ -124,6 +125,9 @@ void ot_value_info_clear(ot_value_info *v);
 /* Deep copies. */
 ot_graph *ot_graph_clone(const ot_graph *g);
 octet_model *ot_model_clone(const octet_model *m);
+/* A deep copy whose initializers point at m's tensors (borrowed, not copied): for a session's private,
+ * rewritable view of a model. m must outlive the copy. */
+octet_model *ot_model_clone_sharing_weights(const octet_model *m);
 
 /* New node appended to g (takes nothing; copies strings). NULL on OOM. */
 ot_node *ot_graph_add_node(ot_graph *g, const char *op_type, const char *domain, const char *name);

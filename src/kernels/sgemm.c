@@ -1,17 +1,63 @@
 #include "kernels/sgemm.h"
 
 #include <cblas.h>
+#include <omp.h>
 
 /* OpenBLAS exports this; other BLAS builds may not, so it is weak. */
 extern void openblas_set_num_threads(int n) __attribute__((weak));
 
-void ot_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
-              int ldb, float beta, float *c, int ldc) {
-    if (m <= 0 || n <= 0) return;
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, m, n, k,
-                alpha, a, lda, b, ldb, beta, c, ldc);
-}
+static int g_threads = 1;
 
 void ot_sgemm_set_threads(int n) {
-    if (openblas_set_num_threads) openblas_set_num_threads(n);
+    g_threads = n > 0 ? n : 1;
+    /* The BLAS stays serial: see sgemm.h. */
+    if (openblas_set_num_threads) openblas_set_num_threads(1);
+}
+
+int ot_sgemm_threads(void) { return g_threads; }
+
+static void gemm1(bool ta, bool tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
+                  float beta, float *c, int ldc) {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) { /* no products: C = beta * C (BLAS may reject a zero leading dimension) */
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++) c[(size_t)i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[(size_t)i * ldc + j];
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda,
+                b, ldb, beta, c, ldc);
+}
+
+void ot_sgemm_mt(int threads, bool ta, bool tb, int m, int n, int k, float alpha, const float *a, int lda,
+                 const float *b, int ldb, float beta, float *c, int ldc) {
+    if (m <= 0 || n <= 0) return;
+    double work = (double)m * n * (k > 0 ? k : 1);
+    if (threads > 1 && omp_in_parallel()) threads = 1;
+    /* Below ~64k multiply-adds per thread the fork costs more than it saves. */
+    while (threads > 1 && work / threads < 65536.0) threads--;
+    if (threads <= 1) {
+        gemm1(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+    /* Split the wider side: columns in multiples of 16, else rows in multiples of 8. */
+    bool split_n = n >= 32 * threads || n >= m;
+    int len = split_n ? n : m, align = split_n ? 16 : 8;
+    int chunk = (len + threads - 1) / threads;
+    chunk = (chunk + align - 1) / align * align;
+    if (chunk <= 0) chunk = align;
+    int parts = (len + chunk - 1) / chunk;
+#pragma omp parallel for num_threads(threads) schedule(static, 1)
+    for (int p = 0; p < parts; p++) {
+        int lo = p * chunk, cnt = len - lo < chunk ? len - lo : chunk;
+        if (split_n)
+            gemm1(ta, tb, m, cnt, k, alpha, a, lda, tb ? b + (size_t)lo * ldb : b + lo, ldb, beta, c + lo, ldc);
+        else
+            gemm1(ta, tb, cnt, n, k, alpha, ta ? a + lo : a + (size_t)lo * lda, lda, b, ldb, beta,
+                  c + (size_t)lo * ldc, ldc);
+    }
+}
+
+void ot_sgemm(bool ta, bool tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
+              float beta, float *c, int ldc) {
+    ot_sgemm_mt(g_threads, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }

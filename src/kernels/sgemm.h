@@ -1,11 +1,20 @@
-/* fp32 GEMM: C = alpha * op(A) * op(B) + beta * C, row-major. Backed by OpenBLAS. */
+/* fp32 GEMM: C = alpha * op(A) * op(B) + beta * C, row-major. Backed by OpenBLAS.
+ *
+ * Threading: OpenBLAS itself always runs single-threaded; octet splits a GEMM into column or row
+ * blocks over its own OpenMP threads. One thread pool in the process means no oversubscription
+ * when OpenMP kernels and GEMMs alternate, and calls made inside an OpenMP region stay serial. */
 #ifndef OT_SGEMM_H
 #define OT_SGEMM_H
 
 #include <stdbool.h>
 
+/* Threaded with the count last given to ot_sgemm_set_threads (serial inside a parallel region). */
 void ot_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
               int ldb, float beta, float *c, int ldc);
+/* Same with an explicit thread budget (1 = run in the calling thread). */
+void ot_sgemm_mt(int threads, bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a, int lda,
+                 const float *b, int ldb, float beta, float *c, int ldc);
 void ot_sgemm_set_threads(int n);
+int ot_sgemm_threads(void);
 
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ops/op.h"
+#include "kernels/quant_vec.h"
 #include "quant/qparams.h"
 
 static bool is_q_type(octet_dtype d) {
@@ -95,6 +96,10 @@ static octet_status dequantize_run(ot_kernel *k, const octet_tensor *const *in, 
             float s = ss[a];
             int32_t z = zp ? (int32_t)ot_tensor_get_i64(zp, a) : 0;
             int64_t base = (o * alen + a) * inner;
+            if (x->dtype == OCTET_UINT8 || x->dtype == OCTET_INT8) {
+                ot_qvec_dequantize((const int8_t *)x->data + base, x->dtype == OCTET_INT8, (size_t)inner, s, z, y + base);
+                continue;
+            }
             for (int64_t i = 0; i < inner; i++)
                 y[base + i] = (float)((int32_t)ot_tensor_get_i64(x, base + i) - z) * s;
         }
@@ -110,7 +115,7 @@ static octet_status dynq_run(ot_kernel *k, const octet_tensor *const *in, int n_
     OT_TRY(ot_tensor_alloc(out[0], OCTET_UINT8, x->ndim, x->dims));
     float scale;
     uint8_t zp;
-    ot_dynamic_quantize_u8(x->data, ot_tensor_numel(x), out[0]->data, &scale, &zp);
+    ot_qvec_dynamic_quantize_u8(x->data, (size_t)ot_tensor_numel(x), out[0]->data, &scale, &zp);
     if (out[1]) {
         OT_TRY(ot_tensor_alloc(out[1], OCTET_FLOAT, 0, NULL));
         *(float *)out[1]->data = scale;

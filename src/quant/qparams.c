@@ -3,6 +3,9 @@
 #include <float.h>
 #include <math.h>
 
+#include "kernels/quant_vec.h"
+#include "kernels/requant.h"
+
 void ot_qrange(octet_dtype qt, int32_t *qmin, int32_t *qmax) {
     switch (qt) {
     case OCTET_INT8: *qmin = -128, *qmax = 127; break;
@@ -15,41 +18,18 @@ void ot_qrange(octet_dtype qt, int32_t *qmin, int32_t *qmax) {
 void ot_quantize_f32(const float *x, int64_t n, float scale, int32_t zp, octet_dtype qt, void *dst) {
     int32_t qmin, qmax;
     ot_qrange(qt, &qmin, &qmax);
+    float lo_f = (float)(qmin - zp), hi_f = (float)(qmax - zp);
     switch (qt) {
     case OCTET_INT8:
-        for (int64_t i = 0; i < n; i++) ((int8_t *)dst)[i] = (int8_t)ot_quantize_one(x[i], scale, zp, qmin, qmax);
-        break;
+    case OCTET_UINT8: ot_qvec_quantize(x, (size_t)n, scale, zp, qt == OCTET_INT8, dst); break;
     case OCTET_UINT16:
-        for (int64_t i = 0; i < n; i++) ((uint16_t *)dst)[i] = (uint16_t)ot_quantize_one(x[i], scale, zp, qmin, qmax);
+        for (int64_t i = 0; i < n; i++) ((uint16_t *)dst)[i] = (uint16_t)ot_quantize1(x[i], scale, lo_f, hi_f, zp);
         break;
     case OCTET_INT16:
-        for (int64_t i = 0; i < n; i++) ((int16_t *)dst)[i] = (int16_t)ot_quantize_one(x[i], scale, zp, qmin, qmax);
+        for (int64_t i = 0; i < n; i++) ((int16_t *)dst)[i] = (int16_t)ot_quantize1(x[i], scale, lo_f, hi_f, zp);
         break;
-    default:
-        for (int64_t i = 0; i < n; i++) ((uint8_t *)dst)[i] = (uint8_t)ot_quantize_one(x[i], scale, zp, qmin, qmax);
-        break;
+    default: break;
     }
-}
-
-void ot_dynamic_quantize_u8(const float *x, int64_t n, uint8_t *dst, float *scale_out, uint8_t *zp_out) {
-    float mn = 0.0f, mx = 0.0f;  /* the range always includes 0 */
-    for (int64_t i = 0; i < n; i++) {
-        if (x[i] < mn) mn = x[i];
-        if (x[i] > mx) mx = x[i];
-    }
-    float scale = (mx - mn) / 255.0f;
-    int32_t zp = 0;
-    if (scale != 0.0f) {
-        float z = nearbyintf(-mn / scale);
-        zp = z < 0 ? 0 : (z > 255 ? 255 : (int32_t)z);
-    }
-    *scale_out = scale;
-    *zp_out = (uint8_t)zp;
-    if (scale == 0.0f) {
-        for (int64_t i = 0; i < n; i++) dst[i] = (uint8_t)zp;
-        return;
-    }
-    ot_quantize_f32(x, n, scale, zp, OCTET_UINT8, dst);
 }
 
 ot_qparams ot_calc_qparams(float min, float max, octet_dtype qt, bool symmetric, bool reduce_range) {

@@ -117,22 +117,14 @@ typedef struct dep_list {
 } dep_list;
 
 typedef struct scope {
-    const ot_graph *g;
+    ot_strmap defs;  /* inputs, initializers and node outputs of one subgraph */
     const struct scope *up;
 } scope;
 
-/* Is name an input, initializer or node output of a graph between the reference and the subgraph root? */
+/* Is name defined by a graph between the reference and the subgraph root? */
 static bool scope_defines(const scope *s, const char *name) {
-    for (; s; s = s->up) {
-        const ot_graph *g = s->g;
-        for (int i = 0; i < g->n_inputs; i++)
-            if (strcmp(g->inputs[i].name, name) == 0) return true;
-        for (int i = 0; i < g->n_inits; i++)
-            if (strcmp(g->inits[i].name, name) == 0) return true;
-        for (int i = 0; i < g->n_nodes; i++)
-            for (int o = 0; o < g->nodes[i]->n_outputs; o++)
-                if (strcmp(g->nodes[i]->outputs[o], name) == 0) return true;
-    }
+    for (; s; s = s->up)
+        if (ot_strmap_get(&s->defs, name, -1) >= 0) return true;
     return false;
 }
 
@@ -156,21 +148,27 @@ static bool note_read(const scope *s, const char *name, const ot_strmap *produce
 }
 
 static bool collect_implicit(const ot_graph *g, const scope *up, const ot_strmap *producer, int consumer, dep_list *d) {
-    scope s = {g, up};
-    for (int i = 0; i < g->n_nodes; i++) {
+    scope s = {.up = up};
+    if (!ot_strmap_init(&s.defs, (size_t)(g->n_inputs + g->n_inits + g->n_nodes * 2 + 8))) return false;
+    bool ok = true;
+    for (int i = 0; i < g->n_inputs && ok; i++) ok = ot_strmap_put(&s.defs, g->inputs[i].name, 1);
+    for (int i = 0; i < g->n_inits && ok; i++) ok = ot_strmap_put(&s.defs, g->inits[i].name, 1);
+    for (int i = 0; i < g->n_nodes && ok; i++)
+        for (int o = 0; o < g->nodes[i]->n_outputs && ok; o++)
+            if (g->nodes[i]->outputs[o][0]) ok = ot_strmap_put(&s.defs, g->nodes[i]->outputs[o], 1);
+    for (int i = 0; i < g->n_nodes && ok; i++) {
         const ot_node *n = g->nodes[i];
-        for (int j = 0; j < n->n_inputs; j++)
-            if (!note_read(&s, n->inputs[j], producer, consumer, d)) return false;
-        for (int a = 0; a < n->n_attrs; a++) {
+        for (int j = 0; j < n->n_inputs && ok; j++) ok = note_read(&s, n->inputs[j], producer, consumer, d);
+        for (int a = 0; a < n->n_attrs && ok; a++) {
             const ot_attr *at = &n->attrs[a];
-            if (at->type == OT_ATTR_GRAPH && at->g && !collect_implicit(at->g, &s, producer, consumer, d)) return false;
-            for (size_t k = 0; at->type == OT_ATTR_GRAPHS && k < at->n; k++)
-                if (at->graphs[k] && !collect_implicit(at->graphs[k], &s, producer, consumer, d)) return false;
+            if (at->type == OT_ATTR_GRAPH && at->g) ok = collect_implicit(at->g, &s, producer, consumer, d);
+            for (size_t k = 0; ok && at->type == OT_ATTR_GRAPHS && k < at->n; k++)
+                if (at->graphs[k]) ok = collect_implicit(at->graphs[k], &s, producer, consumer, d);
         }
     }
-    for (int i = 0; i < g->n_outputs; i++)
-        if (!note_read(&s, g->outputs[i].name, producer, consumer, d)) return false;
-    return true;
+    for (int i = 0; i < g->n_outputs && ok; i++) ok = note_read(&s, g->outputs[i].name, producer, consumer, d);
+    ot_strmap_free(&s.defs);
+    return ok;
 }
 
 /* Kahn's algorithm: order[] receives node indices. */

@@ -3,27 +3,43 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/passes/passes.h"
 #include "runtime/exec.h"
 #include "runtime/threads.h"
 #include "util/mem.h"
 
 struct octet_session {
-    const octet_model *m;
+    octet_model *m;   /* private rewritable copy; initializers borrowed from the caller's model */
     ot_plan *plan;
     int threads;
 };
+
+/* Rewrites that make the graph cheaper to run without changing what it computes. */
+static octet_status optimize(octet_model *m) {
+    OT_TRY(ot_pass_fold_constants(m, 0, NULL));
+    OT_TRY(ot_pass_fold_batchnorm(m, NULL));
+    OT_TRY(ot_pass_fuse_conv_activation(m, NULL));
+    return ot_pass_dce(m, NULL);
+}
 
 octet_status octet_session_create(octet_session **out, const octet_model *m, const octet_session_options *opts) {
     if (!out || !m) return ot_err(OCTET_ERR_INVALID_ARG, "octet_session_create: NULL argument");
     *out = NULL;
     octet_session *s = calloc(1, sizeof *s);
     if (!s) return ot_err(OCTET_ERR_NOMEM, "out of memory");
-    s->m = m;
+    s->m = ot_model_clone_sharing_weights(m);
+    if (!s->m) {
+        free(s);
+        return ot_err(OCTET_ERR_NOMEM, "out of memory copying the graph");
+    }
     s->threads = ot_threads_resolve(opts ? opts->threads : 0);
     ot_threads_apply(s->threads);
-    ot_plan_options po = {.threads = s->threads, .fold_constants = true};
-    octet_status st = ot_plan_create(&s->plan, m, m->graph, NULL, &po);
+    bool opt = !(opts && opts->disable_graph_optimizations);
+    octet_status st = opt ? optimize(s->m) : OCTET_OK;
+    ot_plan_options po = {.threads = s->threads, .fold_constants = opt};
+    if (st == OCTET_OK) st = ot_plan_create(&s->plan, s->m, s->m->graph, NULL, &po);
     if (st != OCTET_OK) {
+        octet_model_free(s->m);
         free(s);
         return st;
     }
@@ -34,6 +50,7 @@ octet_status octet_session_create(octet_session **out, const octet_model *m, con
 void octet_session_free(octet_session *s) {
     if (!s) return;
     ot_plan_free(s->plan);
+    octet_model_free(s->m);
     free(s);
 }
 

@@ -56,7 +56,7 @@ static octet_status dce_graph(ot_graph *g, int *removed) {
                 if (is_input || ot_strmap_get(&reads, g->inits[i].name, 0)) continue;
                 free(g->inits[i].name);
                 free(g->inits[i].doc);
-                octet_tensor_free(g->inits[i].tensor);
+                if (!g->inits[i].borrowed) octet_tensor_free(g->inits[i].tensor);
                 memmove(&g->inits[i], &g->inits[i + 1], (size_t)(g->n_inits - i - 1) * sizeof *g->inits);
                 g->n_inits--;
             }

@@ -34,6 +34,22 @@ octet_status ot_infer_shapes(octet_model *m, const ot_dim_binding *bind, int n_b
  * first. */
 octet_status ot_pass_fold_shapes(octet_model *m, int *folded);
 
+/* Fold BatchNormalization (inference) into a preceding Conv / ConvTranspose whose weights are constant
+ * and whose output only the BatchNormalization reads. New weights get new names; shared originals stay. */
+octet_status ot_pass_fold_batchnorm(octet_model *m, int *folded);
+
+/* Runtime fusion: Conv followed by Relu / Clip (constant bounds) / LeakyRelu / Sigmoid / Tanh /
+ * HardSigmoid, where the activation is the Conv output's only reader, becomes one com.microsoft
+ * FusedConv node (as ONNX Runtime does). For sessions, not for files meant for other tools. */
+octet_status ot_pass_fuse_conv_activation(octet_model *m, int *fused);
+
+/* How many places read `name` in g: node inputs (incl. reads from inside subgraphs) and graph outputs. */
+int ot_graph_count_reads(const ot_graph *g, const char *name);
+/* Index of the first node of g reading name (-1 if none). */
+int ot_graph_find_reader(const ot_graph *g, const char *name);
+/* A name not used in g yet, built from base and suffix; caller frees. */
+char *ot_graph_unique_name(const ot_graph *g, const char *base, const char *suffix);
+
 /* Find the value_info record of a name in g (inputs, outputs, value_info), or NULL. */
 const ot_value_info *ot_graph_value_info(const ot_graph *g, const char *name);
 

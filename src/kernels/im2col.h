@@ -1,0 +1,28 @@
+/* im2col / col2im for convolutions with up to 3 spatial dimensions on NC[D]HW data.
+ * Lower-rank convolutions use extent 1 for the missing leading dimensions (1-D = 1x1xW). */
+#ifndef OT_IM2COL_H
+#define OT_IM2COL_H
+
+#include <stddef.h>
+
+typedef struct ot_conv_geom {
+    int channels;   /* channels of the image this call sees (one group) */
+    int in[3];      /* input extents D, H, W */
+    int out[3];     /* output extents OD, OH, OW */
+    int k[3];       /* kernel extents */
+    int s[3];       /* strides */
+    int d[3];       /* dilations */
+    int p[3];       /* padding before each dimension */
+} ot_conv_geom;
+
+/* Output "rows" are (od, oh) pairs, OD*OH of them, each OW wide. For rows [r0, r1) write the column
+ * matrix col[channels*kD*kH*kW][(r1-r0)*OW] (row index ((c*kD + a)*kH + b)*kW + e), zeros where the
+ * window falls in the padding. */
+void ot_im2col_f32(const ot_conv_geom *g, const float *x, int r0, int r1, float *col);
+
+/* The adjoint: for rows [r0, r1) of the col matrix laid out as above, add every entry into the image
+ * x[channels][D][H][W] at the position im2col would have read it from (entries over padding are
+ * dropped). Channels [c0, c1) only, so callers can split channels across threads. */
+void ot_col2im_add_f32(const ot_conv_geom *g, const float *col, int r0, int r1, int c0, int c1, float *x);
+
+#endif

@@ -1,0 +1,171 @@
+/* octet bench MODEL [--threads N] [--runs N] [--warmup N] [--input NAME=FILE.npy ...] [--inputs FILE.npz]
+ *                   [--batch N]
+ * Inputs not given are generated from their declared shapes (symbolic dimensions = --batch). */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "cli.h"
+#include "tensor/tensor.h"
+
+static void help(FILE *f) {
+    fprintf(f,
+            "usage: octet bench MODEL [--threads N] [--runs N] [--warmup N] [--batch N]\n"
+            "                         [--input NAME=FILE.npy ...] [--inputs FILE.npz]\n"
+            "\n"
+            "Run MODEL repeatedly and print the median, p90 and min latency and the peak RSS.\n"
+            "\n"
+            "  --threads N            worker threads (0 = all cores, the default)\n"
+            "  --runs N               timed runs (default 20)\n"
+            "  --warmup N             untimed runs first (default 3)\n"
+            "  --batch N              value of symbolic dimensions in generated inputs (default 1)\n"
+            "  --input NAME=FILE.npy  use this data for input NAME (repeatable)\n"
+            "  --inputs FILE.npz      use the arrays of an .npz archive, by name\n"
+            "\n"
+            "Inputs not given are generated: float32/64 uniform in [-1, 1), anything else zeros.\n");
+}
+
+/* A generated input for vi: fixed seed, so runs are comparable. */
+static int make_input(const ot_value_info *vi, int batch, uint64_t *seed, octet_tensor **out) {
+    char ty[256];
+    if (vi->ndim < 0 || vi->dtype == OCTET_UNDEFINED || octet_dtype_size(vi->dtype) == 0)
+        return cli_error(CLI_USAGE, "input '%s' is declared as %s: give its data with --input %s=FILE.npy", vi->name,
+                         cli_value_type_str(vi, ty, sizeof ty), vi->name);
+    int64_t dims[OCTET_MAX_DIMS];
+    for (int i = 0; i < vi->ndim; i++) dims[i] = vi->dims[i].value >= 0 ? vi->dims[i].value : batch;
+    if (octet_tensor_create(out, vi->dtype, vi->ndim, dims) != OCTET_OK) return cli_fail();
+    octet_tensor *t = *out;
+    int64_t n = ot_tensor_numel(t);
+    if (t->dtype == OCTET_FLOAT || t->dtype == OCTET_DOUBLE)
+        for (int64_t i = 0; i < n; i++) {
+            *seed ^= *seed << 13, *seed ^= *seed >> 7, *seed ^= *seed << 17;   /* xorshift64 */
+            ot_tensor_set_f64(t, i, (double)(*seed >> 11) / (double)(1ull << 53) * 2.0 - 1.0);
+        }
+    return CLI_OK;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int cmd_bench(int argc, char **argv) {
+    const char *model_path = NULL, *val;
+    int threads = 0, runs = 20, warmup = 3, batch = 1, rc = CLI_OK;
+    const char **specs = calloc((size_t)argc, sizeof *specs), **npzs = calloc((size_t)argc, sizeof *npzs);
+    int n_specs = 0, n_npzs = 0;
+    if (!specs || !npzs) {
+        free(specs);
+        free(npzs);
+        return cli_error(CLI_RUNTIME, "out of memory");
+    }
+    for (int i = 1; i < argc && rc == CLI_OK; i++) {
+        const char *a = argv[i];
+        int r;
+        if (cli_is_help(a)) {
+            help(stdout);
+            free(specs);
+            free(npzs);
+            return CLI_OK;
+        }
+        if ((r = cli_opt(argc, argv, &i, "--input", &val)) != 0) {
+            if (r < 0) rc = CLI_USAGE;
+            else if (!strchr(val, '=') || val[0] == '=' || !strchr(val, '=')[1])
+                rc = cli_error(CLI_USAGE, "--input wants NAME=FILE.npy, got '%s'", val);
+            else specs[n_specs++] = val;
+        } else if ((r = cli_opt(argc, argv, &i, "--inputs", &val)) != 0) {
+            if (r < 0) rc = CLI_USAGE;
+            else npzs[n_npzs++] = val;
+        } else if ((r = cli_opt(argc, argv, &i, "--threads", &val)) != 0) {
+            if (r < 0 || !cli_parse_int("--threads", val, 0, 4096, &threads)) rc = CLI_USAGE;
+        } else if ((r = cli_opt(argc, argv, &i, "--runs", &val)) != 0) {
+            if (r < 0 || !cli_parse_int("--runs", val, 1, 1000000, &runs)) rc = CLI_USAGE;
+        } else if ((r = cli_opt(argc, argv, &i, "--warmup", &val)) != 0) {
+            if (r < 0 || !cli_parse_int("--warmup", val, 0, 1000000, &warmup)) rc = CLI_USAGE;
+        } else if ((r = cli_opt(argc, argv, &i, "--batch", &val)) != 0) {
+            if (r < 0 || !cli_parse_int("--batch", val, 1, 1 << 20, &batch)) rc = CLI_USAGE;
+        } else if (a[0] == '-' && a[1]) {
+            rc = cli_error(CLI_USAGE, "unknown option '%s' for 'octet bench' (see 'octet bench --help')", a);
+        } else if (!model_path) {
+            model_path = a;
+        } else {
+            rc = cli_error(CLI_USAGE, "unexpected argument '%s' (one MODEL only)", a);
+        }
+    }
+    if (rc == CLI_OK && !model_path) rc = cli_error(CLI_USAGE, "no MODEL given (see 'octet bench --help')");
+
+    octet_model *m = NULL;
+    cli_inputs in = {0};
+    double t0 = cli_now_ms(), load_ms = 0, plan_ms = 0;
+    if (rc == CLI_OK && !cli_load_model(model_path, &m)) rc = CLI_RUNTIME;
+    load_ms = cli_now_ms() - t0;
+    for (int i = 0; i < n_specs && rc == CLI_OK; i++) rc = cli_inputs_add_spec(&in, specs[i]);
+    for (int i = 0; i < n_npzs && rc == CLI_OK; i++) rc = cli_inputs_add_npz(&in, npzs[i]);
+    free(specs);
+    free(npzs);
+    if (rc == CLI_OK) rc = cli_inputs_check(&in, m, false);
+    int n_given = in.n;
+    uint64_t seed = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; rc == CLI_OK && i < m->graph->n_inputs; i++) {
+        const ot_value_info *vi = &m->graph->inputs[i];
+        if (!cli_is_real_input(m->graph, vi) || cli_inputs_find(&in, vi->name) >= 0) continue;
+        octet_tensor *t = NULL;
+        rc = make_input(vi, batch, &seed, &t);
+        if (rc == CLI_OK) rc = cli_inputs_add(&in, vi->name, "generated", t);
+    }
+
+    octet_session *s = NULL;
+    if (rc == CLI_OK) {
+        octet_session_options opts = {.threads = threads};
+        t0 = cli_now_ms();
+        if (octet_session_create(&s, m, &opts) != OCTET_OK) rc = cli_fail();
+        plan_ms = cli_now_ms() - t0;
+    }
+    int n_out = m ? m->graph->n_outputs : 0;
+    octet_tensor **outs = calloc((size_t)n_out + 1, sizeof *outs);
+    double *ms = calloc((size_t)runs, sizeof *ms);
+    if (rc == CLI_OK && (!outs || !ms)) rc = cli_error(CLI_RUNTIME, "out of memory");
+    for (int r = 0; rc == CLI_OK && r < warmup + runs; r++) {
+        t0 = cli_now_ms();
+        if (octet_session_run(s, (const char *const *)in.names, in.tensors, in.n, outs, n_out) != OCTET_OK) {
+            rc = cli_fail();
+            break;
+        }
+        double dt = cli_now_ms() - t0;
+        if (r >= warmup) ms[r - warmup] = dt;
+        for (int i = 0; i < n_out; i++) {
+            octet_tensor_free(outs[i]);
+            outs[i] = NULL;
+        }
+    }
+    if (rc == CLI_OK) {
+        double sum = 0;
+        for (int i = 0; i < runs; i++) sum += ms[i];
+        qsort(ms, (size_t)runs, sizeof *ms, cmp_double);
+        double median = runs % 2 ? ms[runs / 2] : (ms[runs / 2 - 1] + ms[runs / 2]) / 2;
+        int p90 = (int)((runs * 9 + 9) / 10) - 1;   /* nearest rank: ceil(0.9 n) - 1 */
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        printf("%-10s %s\n", "model", model_path);
+        if (threads) printf("%-10s %d\n", "threads", threads);
+        else printf("%-10s all cores\n", "threads");
+        for (int i = 0; i < in.n; i++) {
+            char ty[256];
+            printf("%-10s %s %s (%s)\n", i ? "" : "inputs", in.names[i], cli_tensor_type_str(in.tensors[i], ty, sizeof ty),
+                   i < n_given ? in.sources[i] : "generated");
+        }
+        printf("%-10s load %.1f ms, session %.1f ms\n", "setup", load_ms, plan_ms);
+        printf("%-10s %d timed after %d warm-up\n", "runs", runs, warmup);
+        printf("%-10s median %.3f ms  p90 %.3f ms  min %.3f ms  mean %.3f ms\n", "latency", median, ms[p90], ms[0],
+               sum / runs);
+        printf("%-10s %.1f MiB\n", "peak RSS", (double)ru.ru_maxrss / 1024.0);
+    }
+    free(ms);
+    free(outs);
+    octet_session_free(s);
+    cli_inputs_free(&in);
+    octet_model_free(m);
+    return rc;
+}
