@@ -155,22 +155,22 @@ octet_status ot_dwconv_s8_run(const ot_dwconv_packed *p, const ot_dwconv_geom *g
     return OCTET_OK;
 }
 
-/* ---- scalar variant: wz [T][C] int16, then corr [C] int32, then scale [C] float ---- */
+/* ---- scalar variant: corr [C] int32, scale [C] float, then wz [T][C] int16 ---- */
 
 static size_t ref_w_size(int C, int T) { return (size_t)C * ((size_t)T * 2 + 8); }
 
 static void ref_pack(void *dst, const int16_t *wz, const int32_t *corr, const float *scale, int C, int T) {
     char *d = dst;
-    memcpy(d, wz, (size_t)T * C * 2);
-    memcpy(d + (size_t)T * C * 2, corr, (size_t)C * 4);
-    memcpy(d + (size_t)T * C * 2 + (size_t)C * 4, scale, (size_t)C * 4);
+    memcpy(d, corr, (size_t)C * 4);
+    memcpy(d + (size_t)C * 4, scale, (size_t)C * 4);
+    memcpy(d + (size_t)C * 8, wz, (size_t)T * C * 2);
 }
 
 static void ref_pixels(const ot_dwconv_packed *p, const uint8_t *const *ptrs, int npix, uint8_t *y) {
     int C = p->C, T = p->T;
-    const int16_t *wz = p->w;
-    const int32_t *corr = (const int32_t *)((const char *)p->w + (size_t)T * C * 2);
+    const int32_t *corr = p->w;
     const float *sc = (const float *)(corr + C);
+    const int16_t *wz = (const int16_t *)(sc + C);
     for (int i = 0; i < npix; i++) {
         const uint8_t *const *pp = ptrs + (size_t)i * T;
         for (int c = 0; c < C; c++) {

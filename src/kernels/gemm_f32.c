@@ -8,9 +8,17 @@
 
 #define MR OT_GEMM_F32_MR
 #define NR OT_GEMM_F32_NR
-#define KC 256 /* rows of B per packed block: a 16-column panel is 16 KiB, L1-sized */
-#define NB 128 /* columns of B per packed block */
-#define MC 96  /* rows of A swept per B panel: 96 KiB of packed A, L2-resident */
+/* Blocking (overridable for tuning): a packed 16-column panel of KC rows is 16 KiB and stays in L1;
+ * the B block (KC x NB) and the A rows swept per panel (MC x KC) stay in L2. */
+#ifndef KC
+#define KC 256
+#endif
+#ifndef NB
+#define NB 128
+#endif
+#ifndef MC
+#define MC 96
+#endif
 
 bool ot_gemm_f32_pack_a(ot_gemm_f32_a *p, const float *a, int m, int k, int lda) {
     memset(p, 0, sizeof *p);

@@ -1,5 +1,7 @@
 /* 6x16 fp32 micro-kernel, AVX2 + FMA: 12 accumulators, two B vectors and one broadcast A value
- * per step. Same arithmetic order as ot_gemm_f32_kernel_scalar, so the results are bit-identical. */
+ * per step (15 of the 16 ymm registers; nothing else may stay live across the loop, or the
+ * compiler spills an accumulator). Same arithmetic order as ot_gemm_f32_kernel_scalar, so the
+ * results are bit-identical. */
 #include <immintrin.h>
 
 #include "kernels/gemm_f32.h"
@@ -10,26 +12,50 @@ static inline __m256i lane_mask(int n) {
     return _mm256_loadu_si256((const __m256i *)(m + 8 - n));
 }
 
+/* Initial value of row r's two vectors. */
+static inline void init_row(int r, int mr, int nr, bool first, const float *bias, const float *c, int ldc,
+                            __m256 *v0, __m256 *v1) {
+    if (r >= mr) {
+        *v0 = *v1 = _mm256_setzero_ps();
+    } else if (first) {
+        *v0 = *v1 = _mm256_set1_ps(bias ? bias[r] : 0.0f);
+    } else if (nr == 16) {
+        *v0 = _mm256_loadu_ps(c + (size_t)r * ldc);
+        *v1 = _mm256_loadu_ps(c + (size_t)r * ldc + 8);
+    } else {
+        *v0 = _mm256_maskload_ps(c + (size_t)r * ldc, lane_mask(nr));
+        *v1 = _mm256_maskload_ps(c + (size_t)r * ldc + 8, lane_mask(nr - 8));
+    }
+}
+
+static inline void store_row(int r, int mr, int nr, bool clamp, float lo, float hi, float *c, int ldc, __m256 v0,
+                             __m256 v1) {
+    if (r >= mr) return;
+    if (clamp) {
+        /* same as the scalar v < lo ? lo : (v > hi ? hi : v): with v second, NaN passes through */
+        const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
+        v0 = _mm256_min_ps(vhi, _mm256_max_ps(vlo, v0));
+        v1 = _mm256_min_ps(vhi, _mm256_max_ps(vlo, v1));
+    }
+    float *cr = c + (size_t)r * ldc;
+    if (nr == 16) {
+        _mm256_storeu_ps(cr, v0);
+        _mm256_storeu_ps(cr + 8, v1);
+    } else {
+        _mm256_maskstore_ps(cr, lane_mask(nr), v0);
+        _mm256_maskstore_ps(cr + 8, lane_mask(nr - 8), v1);
+    }
+}
+
 void ot_gemm_f32_kernel_avx2(int kc, const float *a, const float *b, float *c, int ldc, int mr, int nr, bool first,
                              bool last, const float *bias, float lo, float hi) {
-    __m256 acc[6][2];
-    const __m256i m0 = lane_mask(nr), m1 = lane_mask(nr - 8);
-    const bool full = nr == 16;
-    for (int r = 0; r < 6; r++) {
-        if (r >= mr) {
-            acc[r][0] = acc[r][1] = _mm256_setzero_ps();
-        } else if (first) {
-            acc[r][0] = acc[r][1] = _mm256_set1_ps(bias ? bias[r] : 0.0f);
-        } else if (full) {
-            acc[r][0] = _mm256_loadu_ps(c + (size_t)r * ldc);
-            acc[r][1] = _mm256_loadu_ps(c + (size_t)r * ldc + 8);
-        } else {
-            acc[r][0] = _mm256_maskload_ps(c + (size_t)r * ldc, m0);
-            acc[r][1] = _mm256_maskload_ps(c + (size_t)r * ldc + 8, m1);
-        }
-    }
-    __m256 c00 = acc[0][0], c01 = acc[0][1], c10 = acc[1][0], c11 = acc[1][1], c20 = acc[2][0], c21 = acc[2][1];
-    __m256 c30 = acc[3][0], c31 = acc[3][1], c40 = acc[4][0], c41 = acc[4][1], c50 = acc[5][0], c51 = acc[5][1];
+    __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+    init_row(0, mr, nr, first, bias, c, ldc, &c00, &c01);
+    init_row(1, mr, nr, first, bias, c, ldc, &c10, &c11);
+    init_row(2, mr, nr, first, bias, c, ldc, &c20, &c21);
+    init_row(3, mr, nr, first, bias, c, ldc, &c30, &c31);
+    init_row(4, mr, nr, first, bias, c, ldc, &c40, &c41);
+    init_row(5, mr, nr, first, bias, c, ldc, &c50, &c51);
     for (int k = 0; k < kc; k++) {
         const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
         __m256 av = _mm256_broadcast_ss(a);
@@ -53,23 +79,10 @@ void ot_gemm_f32_kernel_avx2(int kc, const float *a, const float *b, float *c, i
         a += 6;
         b += 16;
     }
-    acc[0][0] = c00, acc[0][1] = c01, acc[1][0] = c10, acc[1][1] = c11, acc[2][0] = c20, acc[2][1] = c21;
-    acc[3][0] = c30, acc[3][1] = c31, acc[4][0] = c40, acc[4][1] = c41, acc[5][0] = c50, acc[5][1] = c51;
-    const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
-    for (int r = 0; r < mr; r++) {
-        __m256 v0 = acc[r][0], v1 = acc[r][1];
-        if (last) {
-            /* same as the scalar v < lo ? lo : (v > hi ? hi : v): with v second, NaN passes through */
-            v0 = _mm256_min_ps(vhi, _mm256_max_ps(vlo, v0));
-            v1 = _mm256_min_ps(vhi, _mm256_max_ps(vlo, v1));
-        }
-        float *cr = c + (size_t)r * ldc;
-        if (full) {
-            _mm256_storeu_ps(cr, v0);
-            _mm256_storeu_ps(cr + 8, v1);
-        } else {
-            _mm256_maskstore_ps(cr, m0, v0);
-            _mm256_maskstore_ps(cr + 8, m1, v1);
-        }
-    }
+    store_row(0, mr, nr, last, lo, hi, c, ldc, c00, c01);
+    store_row(1, mr, nr, last, lo, hi, c, ldc, c10, c11);
+    store_row(2, mr, nr, last, lo, hi, c, ldc, c20, c21);
+    store_row(3, mr, nr, last, lo, hi, c, ldc, c30, c31);
+    store_row(4, mr, nr, last, lo, hi, c, ldc, c40, c41);
+    store_row(5, mr, nr, last, lo, hi, c, ldc, c50, c51);
 }

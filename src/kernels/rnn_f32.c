@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "kernels/cpu.h"
 #include "kernels/rnn_f32_math.h"
 
 size_t ot_rnn_pack_floats(int n, int k) {
@@ -43,18 +44,8 @@ void ot_rnn_tanh_ref(float *x, int n) {
     for (int i = 0; i < n; i++) x[i] = ot_rnn_tanh1(x[i]);
 }
 
-bool ot_rnn_have_avx2(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    static int have = -1;
-    if (have < 0) {
-        __builtin_cpu_init();
-        have = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    }
-    return have != 0;
-#else
-    return false;
-#endif
-}
+/* The process-wide choice (kernels/cpu.h): honours OCTET_ISA=scalar and the OS's YMM support. */
+bool ot_rnn_have_avx2(void) { return ot_kernels_get()->isa >= OT_ISA_AVX2; }
 
 void ot_rnn_gemm_acc(int m, int n, int k, const float *a, int lda, const float *packed, float *c, int ldc,
                      int threads) {

@@ -412,8 +412,6 @@ static octet_status conv_model_fields(const Onnx__ModelProto *mp, octet_model *m
 /* Everything but the graph is small: copy it out and let protobuf-c unpack it in one go. */
 static octet_status load_model_fields(const uint8_t *p, size_t n, octet_model *m, const uint8_t **graph,
                                       size_t *graph_len) {
-    uint8_t *rest = malloc(n ? n : 1);
-    if (!rest) return NOMEM();
     size_t nr = 0;
     int graphs = 0;
     ot_wire w = ot_wire_init(p, n);
@@ -424,24 +422,30 @@ static octet_status load_model_fields(const uint8_t *p, size_t n, octet_model *m
             *graph = f.data;
             *graph_len = f.len;
             graphs++;
-        } else if (nr + (size_t)(f.end - f.start) <= n) {
-            memcpy(rest + nr, f.start, (size_t)(f.end - f.start));
+        } else {
             nr += (size_t)(f.end - f.start);
         }
     }
-    octet_status s = OCTET_OK;
-    Onnx__ModelProto *mp = NULL;
-    if (r < 0) {
-        s = ot_err(OCTET_ERR_PARSE, "not a valid ONNX file");
-    } else if (graphs != 1) {
-        s = ot_err(OCTET_ERR_PARSE, graphs ? "the model has %d graphs (expected one)" : "the model has no graph%.0d",
-                   graphs);
-    } else if (!(mp = onnx__model_proto__unpack(&ot_pb_allocator, nr, rest))) {
+    if (r < 0) return ot_err(OCTET_ERR_PARSE, "not a valid ONNX file");
+    if (graphs == 0) return ot_err(OCTET_ERR_PARSE, "the model has no graph");
+    if (graphs > 1) return ot_err(OCTET_ERR_PARSE, "the model has %d graphs (expected one)", graphs);
+    uint8_t *rest = malloc(nr ? nr : 1);
+    if (!rest) return NOMEM();
+    size_t at = 0;
+    w = ot_wire_init(p, n);
+    while (ot_wire_next(&w, &f) > 0)
+        if (!(f.number == 7 && f.type == OT_WIRE_LEN)) {
+            memcpy(rest + at, f.start, (size_t)(f.end - f.start));
+            at += (size_t)(f.end - f.start);
+        }
+    octet_status s;
+    Onnx__ModelProto *mp = onnx__model_proto__unpack(&ot_pb_allocator, nr, rest);
+    if (!mp) {
         s = ot_err(OCTET_ERR_PARSE, "the ModelProto could not be decoded (corrupt or out of memory)");
     } else {
         s = conv_model_fields(mp, m);
+        onnx__model_proto__free_unpacked(mp, &ot_pb_allocator);
     }
-    if (mp) onnx__model_proto__free_unpacked(mp, &ot_pb_allocator);
     free(rest);
     return s;
 }
@@ -449,7 +453,7 @@ static octet_status load_model_fields(const uint8_t *p, size_t n, octet_model *m
 static octet_status load_bytes(ld *L, const uint8_t *p, size_t n, octet_model **out) {
     *out = NULL;
     if (n == 0) return ot_err(OCTET_ERR_PARSE, "the file is empty");
-    OT_TRY(ot_wire_check(p, n, &onnx__model_proto__descriptor, OT_MAX_NESTING, "model"));
+    OT_TRY(ot_wire_check(p, n, &onnx__model_proto__descriptor, OT_MAX_NESTING, ""));
     octet_model *m = calloc(1, sizeof *m);
     if (!m) return NOMEM();
     const uint8_t *gp = NULL;

@@ -477,7 +477,8 @@ octet_status ot_model_serialize(const octet_model *m, uint8_t **bytes, size_t *s
         out o = {.mem = buf, .cap = B.total};
         put_model(&o, &B.mp, B.gp, B.graph_len);
         s = o.err;
-        if (s == OCTET_OK && o.len != B.total) s = ot_err(OCTET_ERR_INTERNAL, "serialized %zu bytes, expected %zu", o.len, B.total);
+        if (s == OCTET_OK && o.len != B.total)
+            s = ot_err(OCTET_ERR_INTERNAL, "serialized %zu bytes, expected %zu", o.len, B.total);
     }
     pool_free(&B.S.P);
     if (s != OCTET_OK) {

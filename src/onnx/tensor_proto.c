@@ -241,7 +241,8 @@ octet_status ot_tensor_from_proto(Onnx__TensorProto *tp, const char *what, const
 octet_status ot_tensor_from_sparse_proto(Onnx__SparseTensorProto *sp, const char *what, const char *base_dir,
                                          octet_tensor **out) {
     *out = NULL;
-    if (!sp->values || !sp->indices) return ot_err(OCTET_ERR_PARSE, "%s: sparse tensor without values or indices", what);
+    if (!sp->values || !sp->indices)
+        return ot_err(OCTET_ERR_PARSE, "%s: sparse tensor without values or indices", what);
     octet_tensor *vals = NULL, *idx = NULL, *d = NULL;
     char w[300];
     snprintf(w, sizeof w, "%s (values)", what);

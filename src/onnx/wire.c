@@ -85,8 +85,10 @@ static bool packed_ok(const ot_wire_field *f, int elem_wire) {
 
 static octet_status check(const uint8_t *base, const uint8_t *p, size_t n, const ProtobufCMessageDescriptor *desc,
                           int depth, int max_depth, const char *what) {
+    const char *sep = *what ? ": " : "";
     if (depth > max_depth)
-        return ot_err(OCTET_ERR_PARSE, "%s: messages are nested more than %d deep", what, max_depth);
+        return ot_err(OCTET_ERR_PARSE, "%s%snot a valid ONNX file: messages are nested more than %d deep", what, sep,
+                      max_depth);
     ot_wire w = ot_wire_init(p, n);
     ot_wire_field f;
     int r;
@@ -95,19 +97,19 @@ static octet_status check(const uint8_t *base, const uint8_t *p, size_t n, const
         if (!fd) continue;   /* unknown fields are skipped */
         int want = scalar_wire(fd->type);
         bool packed = fd->label == PROTOBUF_C_LABEL_REPEATED && want != OT_WIRE_LEN && f.type == OT_WIRE_LEN;
+        size_t at = (size_t)(f.start - base);
         if (f.type != want && !packed)
-            return ot_err(OCTET_ERR_PARSE, "%s: not a valid ONNX file: field '%s' of %s at byte %zu is %s, expected %s",
-                          what, fd->name, desc->short_name, (size_t)(f.start - base), wire_name(f.type),
-                          wire_name(want));
+            return ot_err(OCTET_ERR_PARSE, "%s%snot a valid ONNX file: field '%s' of %s at byte %zu is %s, expected %s",
+                          what, sep, fd->name, desc->short_name, at, wire_name(f.type), wire_name(want));
         if (packed && !packed_ok(&f, want))
-            return ot_err(OCTET_ERR_PARSE, "%s: not a valid ONNX file: packed field '%s' of %s at byte %zu is "
-                          "malformed", what, fd->name, desc->short_name, (size_t)(f.start - base));
+            return ot_err(OCTET_ERR_PARSE, "%s%snot a valid ONNX file: packed field '%s' of %s at byte %zu "
+                          "is cut short", what, sep, fd->name, desc->short_name, at);
         if (fd->type == PROTOBUF_C_TYPE_MESSAGE)
             OT_TRY(check(base, f.data, f.len, fd->descriptor, depth + 1, max_depth, what));
     }
     if (r < 0)
-        return ot_err(OCTET_ERR_PARSE, "%s: not a valid ONNX file (malformed protobuf field at byte %zu, inside a %s)", what,
-                      (size_t)(f.start - base), desc ? desc->short_name : "message");
+        return ot_err(OCTET_ERR_PARSE, "%s%snot a valid ONNX file (malformed protobuf field at byte %zu, inside a %s)",
+                      what, sep, (size_t)(f.start - base), desc ? desc->short_name : "message");
     return OCTET_OK;
 }
 

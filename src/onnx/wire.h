@@ -37,7 +37,7 @@ static inline ot_wire ot_wire_init(const void *p, size_t n) {
 int ot_wire_next(ot_wire *w, ot_wire_field *f);
 
 /* Walk a whole message against its protobuf-c descriptor and refuse malformed wire data and
- * sub-messages nested deeper than max_depth. what names the buffer in the error. */
+ * sub-messages nested deeper than max_depth. what (may be "") prefixes the error. */
 octet_status ot_wire_check(const void *p, size_t n, const ProtobufCMessageDescriptor *desc, int max_depth,
                            const char *what);
 

@@ -8,6 +8,7 @@
  * sequence_lens entry is shorter stops updating; its outputs past the length stay zero. */
 #include <limits.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -530,17 +531,16 @@ static octet_status rnn_run(ot_kernel *k, cell_kind cell, const octet_tensor *co
     float *xw = NULL, *work = NULL, *packs[2][2] = {{NULL, NULL}, {NULL, NULL}};
     bool *active = NULL;
     int64_t *tb = NULL;
-    size_t rows = (size_t)(T * B), ncol = (size_t)(nd * GH);
+    size_t rows = (size_t)(T * B), ncol = (size_t)(nd * GH), bb = (size_t)(B ? B : 1);
+    size_t bh = bb * (size_t)H, per_dir = bh * 3 + bb * (size_t)GH; /* h, c, tmp, gates */
     xw = ot_aligned_alloc((rows ? rows : 1) * ncol * sizeof *xw);
-    size_t bh = (size_t)(B ? B : 1) * (size_t)H;
-    work = ot_aligned_alloc((bh * 3 + (size_t)(B ? B : 1) * (size_t)GH) * sizeof *work);
-    active = ot_malloc((size_t)(B ? B : 1) * sizeof *active);
-    tb = ot_malloc((size_t)(B ? B : 1) * sizeof *tb);
+    work = ot_aligned_alloc(per_dir * (size_t)nd * sizeof *work);
+    active = ot_malloc(bb * (size_t)nd * sizeof *active);
+    tb = ot_malloc(bb * (size_t)nd * sizeof *tb);
     if (!xw || !work || !active || !tb) {
         s = ot_err(OCTET_ERR_NOMEM, "out of memory");
         goto cleanup;
     }
-    r.h = work, r.c = work + bh, r.tmp = work + 2 * bh, r.g = work + 3 * bh;
     r.xw = xw;
 
     /* XW = X·W^T + folded biases, for every step and direction in one GEMM */
@@ -566,12 +566,24 @@ static octet_status rnn_run(ot_kernel *k, cell_kind cell, const octet_tensor *co
     int pn[2];
     int64_t first[2];
     rec_parts(c, H, pn, first);
+    rec_weights w[2];
     for (int d = 0; d < (int)nd; d++) {
         const float *Rd = (const float *)R->data + (size_t)d * GH * H;
-        rec_weights w = {{pn[0], pn[1]}, (int)H, {Rd + first[0] * H, Rd + first[1] * H}, {NULL, NULL}};
+        w[d] = (rec_weights){{pn[0], pn[1]}, (int)H, {Rd + first[0] * H, Rd + first[1] * H}, {NULL, NULL}};
         if (use_packed)
-            for (int j = 0; j < 2; j++) w.packed[j] = pn[j] ? (prepared ? st->packed[d][j] : packs[d][j]) : NULL;
-        run_direction(&r, d, &w, active, tb);
+            for (int j = 0; j < 2; j++) w[d].packed[j] = pn[j] ? (prepared ? st->packed[d][j] : packs[d][j]) : NULL;
+    }
+    /* Two directions with two or more threads: one direction per thread, no per-step barriers
+     * (each writes its own half of the outputs and has its own scratch). */
+    int dir_threads = nd == 2 && r.threads >= 2 && !omp_in_parallel() ? 2 : 1;
+    int inner = r.threads / dir_threads;
+#pragma omp parallel for num_threads(dir_threads) schedule(static, 1) if (dir_threads > 1)
+    for (int d = 0; d < (int)nd; d++) {
+        rnn_run_ctx rd = r;
+        float *ws = work + per_dir * (size_t)d;
+        rd.h = ws, rd.c = ws + bh, rd.tmp = ws + 2 * bh, rd.g = ws + 3 * bh;
+        rd.threads = inner;
+        run_direction(&rd, d, &w[d], active + bb * d, tb + bb * d);
     }
 
 cleanup:

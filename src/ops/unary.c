@@ -264,8 +264,9 @@ static un_fn pick_fn(const un_op *op, octet_dtype dt) {
 
 typedef void (*range_fn)(const void *ctx, int64_t n, void *out, const void *in);
 
+/* Split [0, n) into one contiguous range per thread. */
 static void apply_ranges(int threads, int64_t n, int cost, size_t eo, size_t ei, void *out, const void *in,
-                         void (*fn)(const void *ctx, int64_t n, void *out, const void *in), const void *ctx) {
+                         range_fn fn, const void *ctx) {
     if (n <= 0) return;
     int T = ot_par_threads(threads, n * (cost > 0 ? cost : 1));
     if (T > n) T = (int)n;

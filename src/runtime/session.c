@@ -16,6 +16,8 @@ struct octet_session {
 
 /* Rewrites that make the graph cheaper to run without changing what it computes. */
 static octet_status optimize(octet_model *m) {
+    OT_TRY(ot_pass_constants_to_initializers(m, NULL));
+    OT_TRY(ot_pass_qdq_to_qoperator(m, NULL));
     OT_TRY(ot_pass_fold_constants(m, 0, NULL));
     OT_TRY(ot_pass_fold_batchnorm(m, NULL));
     OT_TRY(ot_pass_fuse_conv_activation(m, NULL));

@@ -899,6 +899,11 @@ static void test_versions(void **state) {
     p.m.n_opset_import = 2;
     expect_error(pbm_load(&p, &m), OCTET_ERR_PARSE, "imported twice");
 
+    /* names from the file are shown on one printable line */
+    p.m.n_opset_import = 1;
+    p.op[0].domain = "bad\ndomain";
+    p.op[0].version = 0;
+    expect_error(pbm_load(&p, &m), OCTET_ERR_PARSE, "opset import for domain 'bad?domain' has version 0");
     /* no graph */
     pbm_init(&p, NULL, 0, false);
     p.m.graph = NULL;

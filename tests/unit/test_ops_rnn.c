@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "ir/graph.h"
+#include "kernels/cpu.h"
 #include "kernels/rnn_f32.h"
 #include "ops/op.h"
 #include "tensor/tensor.h"
@@ -464,9 +465,14 @@ static void test_kernels(void **st) {
                 for (int i = 0; i < m * (k + 2); i++) a[i] = runif(-1, 1);
                 for (int i = 0; i < m * (n + 3); i++) c0[i] = c1[i] = c2[i] = runif(-1, 1);
                 ot_rnn_pack(w, n, k, k, p);
-                ot_rnn_gemm_acc(m, n, k, a, k + 2, p, c1, n + 3, 1 + (ni % 2));
+                ot_rnn_gemm_acc(m, n, k, a, k + 2, p, c1, n + 3, 1 + (ni % 2)); /* dispatched, threaded */
                 ot_rnn_gemm_acc_ref(m, n, k, a, k + 2, p, c2, n + 3);
                 assert_memory_equal(c1, c2, sizeof(float) * m * (n + 3));
+                if (ot_cpu_isa_supported(OT_ISA_AVX2)) { /* the AVX2 kernel itself, even under OCTET_ISA=scalar */
+                    memcpy(c1, c0, sizeof(float) * m * (n + 3));
+                    ot_rnn_gemm_acc_avx2(m, 0, n, k, a, k + 2, p, c1, n + 3);
+                    assert_memory_equal(c1, c2, sizeof(float) * m * (n + 3));
+                }
                 /* and the math: against a double product */
                 for (int i = 0; i < m; i++)
                     for (int j = 0; j < n; j++) {
@@ -486,6 +492,14 @@ static void test_kernels(void **st) {
         if (f == 0) ot_rnn_sigmoid(y1, N), ot_rnn_sigmoid_ref(y2, N);
         else ot_rnn_tanh(y1, N), ot_rnn_tanh_ref(y2, N);
         assert_memory_equal(y1, y2, sizeof(float) * N);
+        if (ot_cpu_isa_supported(OT_ISA_AVX2)) {
+            float *y3 = malloc(sizeof(float) * N);
+            memcpy(y3, x, sizeof(float) * N);
+            if (f == 0) ot_rnn_sigmoid_avx2(y3, N);
+            else ot_rnn_tanh_avx2(y3, N);
+            assert_memory_equal(y3, y2, sizeof(float) * N);
+            free(y3);
+        }
         double worst = 0;
         for (int i = 0; i < N; i++) {
             double want = f == 0 ? 1.0 / (1.0 + exp(-(double)x[i])) : tanh((double)x[i]);

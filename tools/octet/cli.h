@@ -21,6 +21,7 @@ typedef struct cli_command {
 int cmd_info(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
 
 /* Print "octet: error: <message>" to stderr and return code. */
 int cli_error(int code, const char *fmt, ...)

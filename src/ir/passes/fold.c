@@ -1,6 +1,7 @@
 /* Constant folding on the IR: nodes whose inputs are all constant are evaluated with octet's own
  * kernels and replaced by initializers. Used before quantization (weights held in Constant nodes
  * become initializers) and after shape folding. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,8 +45,9 @@ static bool foldable_op(const ot_node *n) {
 
 /* Try to fold node i of s->g. Returns 1 if folded, 0 if not foldable, <0 is never returned: errors of
  * the kernel just leave the node alone (the runtime will report them with inputs in context). */
-static int fold_node(const octet_model *m, scope *s, int i, size_t max_bytes, octet_status *err) {
+static int fold_node(const octet_model *m, scope *s, int i, size_t max_bytes, bool only_constant, octet_status *err) {
     ot_node *n = s->g->nodes[i];
+    if (only_constant && strcmp(n->op_type, "Constant") != 0) return 0;
     if (!foldable_op(n) || n->n_inputs > 32 || n->n_outputs > 32) return 0;
     const octet_tensor *ins[32];
     for (int j = 0; j < n->n_inputs; j++) {
@@ -87,14 +89,15 @@ static int fold_node(const octet_model *m, scope *s, int i, size_t max_bytes, oc
     return 1;
 }
 
-static octet_status fold_graph(const octet_model *m, ot_graph *g, const scope *parent, size_t max_bytes, int *folded) {
+static octet_status fold_graph(const octet_model *m, ot_graph *g, const scope *parent, size_t max_bytes, bool only_constant,
+                               int *folded) {
     scope s = {g, parent};
     octet_status err = OCTET_OK;
     bool changed = true;
     while (changed) {
         changed = false;
         for (int i = 0; i < g->n_nodes; i++) {
-            if (fold_node(m, &s, i, max_bytes, &err)) {
+            if (fold_node(m, &s, i, max_bytes, only_constant, &err)) {
                 (*folded)++;
                 changed = true;
                 i--;
@@ -105,16 +108,23 @@ static octet_status fold_graph(const octet_model *m, ot_graph *g, const scope *p
     for (int i = 0; i < g->n_nodes; i++)
         for (int a = 0; a < g->nodes[i]->n_attrs; a++) {
             ot_attr *at = &g->nodes[i]->attrs[a];
-            if (at->type == OT_ATTR_GRAPH && at->g) OT_TRY(fold_graph(m, at->g, &s, max_bytes, folded));
+            if (at->type == OT_ATTR_GRAPH && at->g) OT_TRY(fold_graph(m, at->g, &s, max_bytes, only_constant, folded));
             for (size_t k = 0; at->type == OT_ATTR_GRAPHS && k < at->n; k++)
-                OT_TRY(fold_graph(m, at->graphs[k], &s, max_bytes, folded));
+                OT_TRY(fold_graph(m, at->graphs[k], &s, max_bytes, only_constant, folded));
         }
     return OCTET_OK;
 }
 
 octet_status ot_pass_fold_constants(octet_model *m, size_t max_bytes, int *folded) {
     int f = 0;
-    octet_status s = fold_graph(m, m->graph, NULL, max_bytes ? max_bytes : ((size_t)64 << 20), &f);
+    octet_status s = fold_graph(m, m->graph, NULL, max_bytes ? max_bytes : ((size_t)64 << 20), false, &f);
     if (folded) *folded = f;
+    return s;
+}
+
+octet_status ot_pass_constants_to_initializers(octet_model *m, int *converted) {
+    int f = 0;
+    octet_status s = fold_graph(m, m->graph, NULL, SIZE_MAX, true, &f);
+    if (converted) *converted = f;
     return s;
 }

@@ -15,6 +15,15 @@ octet_status ot_pass_dce(octet_model *m, int *removed);
  * max_bytes (0 = 64 MiB) are left unfolded so a model file never balloons. */
 octet_status ot_pass_fold_constants(octet_model *m, size_t max_bytes, int *folded);
 
+/* Only Constant nodes become initializers (so later passes see weights as initializers). */
+octet_status ot_pass_constants_to_initializers(octet_model *m, int *converted);
+
+/* QDQ -> QOperator: DequantizeLinear -> Conv/MatMul [-> Relu/Clip] -> QuantizeLinear becomes QLinearConv /
+ * QLinearMatMul (activation folded into integer clamp bounds); data-movement ops wrapped in DQ/Q with the
+ * same parameters run on the quantized tensor. Run before constant folding (which would fold the weights'
+ * DequantizeLinear away). */
+octet_status ot_pass_qdq_to_qoperator(octet_model *m, int *fused);
+
 /* Concrete shapes for symbolic input dimensions: name=value pairs ("batch"=1); dims with no binding
  * default to `dflt`. */
 typedef struct ot_dim_binding {

@@ -1,0 +1,382 @@
+/* QDQ -> integer operators. A QDQ model says "this op runs on quantized values" by wrapping a float op in
+ * DequantizeLinear (inputs) and QuantizeLinear (output):
+ *
+ *     xq -DQ-> x ─┐
+ *     wq -DQ-> w ─┼─ Conv ─ [Relu|Clip] ─ y ─Q─> yq      becomes      QLinearConv(xq, …, wq, …) ─> yq
+ *     bq -DQ-> b ─┘
+ *
+ * so it runs on the int8 kernels with no float round trip, as ONNX Runtime does. Activations between
+ * the op and Q are exact to fold: Q is monotonic, so Q(relu(y)) = max(Q(y), Q(0)) and
+ * Q(clip(y, a, b)) = clamp(Q(y), Q(a), Q(b)); they become clamp bounds of the integer output.
+ * Shape ops wrapped in DQ/Q with identical parameters run directly on the quantized tensor.
+ * DequantizeLinear nodes left without readers are removed by dead-code elimination afterwards. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir/passes/passes.h"
+#include "kernels/requant.h"
+#include "quant/qparams.h"
+
+typedef struct qdq {
+    ot_graph *g;
+    int64_t opset;
+    int fused;
+} qdq;
+
+static bool is_op(const ot_node *n, const char *op) {
+    return strcmp(n->op_type, op) == 0 && (ot_domain_is_onnx(n->domain) || strcmp(n->domain, "com.microsoft") == 0);
+}
+
+static int producer(const ot_graph *g, const char *name) {
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int o = 0; o < g->nodes[i]->n_outputs; o++)
+            if (strcmp(g->nodes[i]->outputs[o], name) == 0) return i;
+    return -1;
+}
+
+static const octet_tensor *init_of(const ot_graph *g, const char *name) {
+    if (!name || !name[0]) return NULL;
+    for (int i = 0; i < g->n_inputs; i++)
+        if (strcmp(g->inputs[i].name, name) == 0) return NULL;
+    const ot_initializer *in = ot_graph_find_initializer(g, name);
+    return in ? in->tensor : NULL;
+}
+
+/* A DequantizeLinear feeding `name`, with constant per-tensor (or, if allowed, per-axis) parameters. */
+typedef struct dq_info {
+    int node;                 /* index of the DQ node */
+    const char *q, *scale, *zp; /* its inputs (zp may be NULL) */
+    const octet_tensor *scale_t, *zp_t;
+    octet_dtype qtype;        /* from zp, or the quantized input's initializer; UNDEFINED if unknown */
+    int64_t axis;
+    bool per_axis;
+} dq_info;
+
+static bool find_dq(const ot_graph *g, const char *name, bool allow_per_axis, dq_info *d) {
+    memset(d, 0, sizeof *d);
+    int p = producer(g, name);
+    if (p < 0 || !is_op(g->nodes[p], "DequantizeLinear")) return false;
+    const ot_node *n = g->nodes[p];
+    if (n->n_inputs < 2 || ot_node_attr_int(n, "block_size", 0) != 0) return false;
+    d->node = p;
+    d->q = n->inputs[0];
+    d->scale = n->inputs[1];
+    d->zp = ot_node_input(n, 2);
+    d->scale_t = init_of(g, d->scale);
+    d->zp_t = d->zp ? init_of(g, d->zp) : NULL;
+    if (!d->scale_t || d->scale_t->dtype != OCTET_FLOAT || (d->zp && !d->zp_t)) return false;
+    d->per_axis = ot_tensor_numel(d->scale_t) > 1;
+    if (d->per_axis && !allow_per_axis) return false;
+    d->axis = ot_node_attr_int(n, "axis", 1);
+    const octet_tensor *qi = init_of(g, d->q);
+    d->qtype = d->zp_t ? d->zp_t->dtype : (qi ? qi->dtype : OCTET_UNDEFINED);
+    if (d->zp_t && d->zp_t->dtype != OCTET_UINT8 && d->zp_t->dtype != OCTET_INT8) return false;
+    return true;
+}
+
+/* The QuantizeLinear that is the only reader of `name` (per-tensor, constant parameters). */
+typedef struct q_info {
+    int node;
+    const char *out, *scale, *zp;
+    const octet_tensor *scale_t, *zp_t;
+    octet_dtype qtype;
+} q_info;
+
+static bool find_q(const ot_graph *g, const char *name, q_info *q) {
+    memset(q, 0, sizeof *q);
+    if (ot_graph_count_reads(g, name) != 1) return false;
+    int r = ot_graph_find_reader(g, name);
+    if (r < 0 || !is_op(g->nodes[r], "QuantizeLinear")) return false;
+    const ot_node *n = g->nodes[r];
+    if (n->n_inputs < 2 || strcmp(n->inputs[0], name) != 0 || !n->outputs[0][0]) return false;
+    q->node = r;
+    q->out = n->outputs[0];
+    q->scale = n->inputs[1];
+    q->zp = ot_node_input(n, 2);
+    q->scale_t = init_of(g, q->scale);
+    q->zp_t = q->zp ? init_of(g, q->zp) : NULL;
+    if (!q->scale_t || q->scale_t->dtype != OCTET_FLOAT || ot_tensor_numel(q->scale_t) != 1) return false;
+    if (q->zp && (!q->zp_t || ot_tensor_numel(q->zp_t) != 1)) return false;
+    q->qtype = q->zp_t ? q->zp_t->dtype : OCTET_UINT8;
+    return q->qtype == OCTET_UINT8 || q->qtype == OCTET_INT8;
+}
+
+static float scalar_f(const octet_tensor *t) { return ((const float *)t->data)[0]; }
+static int32_t scalar_zp(const octet_tensor *t) { return t ? (int32_t)ot_tensor_get_i64(t, 0) : 0; }
+
+/* A name for a new zero-point initializer when a DQ/Q leaves it out (it defaults to uint8 0). */
+static octet_status ensure_zp(qdq *c, const char *zp, octet_dtype qt, const char *base, char **out) {
+    if (zp) {
+        *out = strdup(zp);
+        return *out ? OCTET_OK : ot_err(OCTET_ERR_NOMEM, "out of memory");
+    }
+    *out = ot_graph_unique_name(c->g, base, "_zero_point");
+    octet_tensor *t = ot_tensor_new(qt, 0, NULL);
+    if (!*out || !t) {
+        octet_tensor_free(t);
+        return ot_err(OCTET_ERR_NOMEM, "out of memory");
+    }
+    return ot_graph_add_initializer(c->g, *out, t);
+}
+
+/* Activation between op and Q: returns the reader to pass on to find_q, and integer clamp bounds. */
+static bool fold_activation(qdq *c, const char *y, const char **to_q, int *act_node, float *lo, float *hi) {
+    *to_q = y;
+    *act_node = -1;
+    *lo = -INFINITY;
+    *hi = INFINITY;
+    if (ot_graph_count_reads(c->g, y) != 1) return true;
+    int r = ot_graph_find_reader(c->g, y);
+    if (r < 0) return true;
+    const ot_node *a = c->g->nodes[r];
+    if (!ot_domain_is_onnx(a->domain) || a->n_outputs != 1) return true;
+    if (strcmp(a->op_type, "Relu") == 0) {
+        *lo = 0.0f;
+    } else if (strcmp(a->op_type, "Clip") == 0) {
+        if (c->opset < 11) {
+            *lo = ot_node_attr_float(a, "min", -INFINITY);
+            *hi = ot_node_attr_float(a, "max", INFINITY);
+        } else {
+            const octet_tensor *mn = ot_node_input(a, 1) ? init_of(c->g, a->inputs[1]) : NULL;
+            const octet_tensor *mx = ot_node_input(a, 2) ? init_of(c->g, a->inputs[2]) : NULL;
+            if ((ot_node_input(a, 1) && (!mn || mn->dtype != OCTET_FLOAT)) ||
+                (ot_node_input(a, 2) && (!mx || mx->dtype != OCTET_FLOAT)))
+                return false;
+            if (mn) *lo = scalar_f(mn);
+            if (mx) *hi = scalar_f(mx);
+        }
+    } else {
+        return true;
+    }
+    *to_q = a->outputs[0];
+    *act_node = r;
+    return true;
+}
+
+/* Integer clamp bounds for the output from float activation bounds: Q(lo), Q(hi). */
+static void act_bounds(const q_info *q, float lo, float hi, int32_t *qlo, int32_t *qhi) {
+    int32_t qmin, qmax;
+    ot_qrange(q->qtype, &qmin, &qmax);
+    float s = scalar_f(q->scale_t);
+    int32_t z = scalar_zp(q->zp_t);
+    *qlo = lo == -INFINITY ? qmin : ot_quantize1(lo, s, (float)(qmin - z), (float)(qmax - z), z);
+    *qhi = hi == INFINITY ? qmax : ot_quantize1(hi, s, (float)(qmin - z), (float)(qmax - z), z);
+}
+
+/* Replace nodes `drop` (sorted or not) by one new node inserted where the first of them was. */
+static int remove_nodes(ot_graph *g, int *idx, int n) {
+    /* remove from the highest index down so the others stay valid */
+    for (int a = 0; a < n; a++)
+        for (int b = a + 1; b < n; b++)
+            if (idx[b] > idx[a]) {
+                int t = idx[a];
+                idx[a] = idx[b];
+                idx[b] = t;
+            }
+    for (int a = 0; a < n; a++)
+        if (idx[a] >= 0) ot_graph_remove_node(g, idx[a]);
+    return 0;
+}
+
+static ot_node *new_node(qdq *c, const char *op, const char *domain, const char *name, int n_in, const char **ins,
+                         const char *out) {
+    ot_node *n = ot_graph_add_node(c->g, op, domain, name);
+    if (!n) return NULL;
+    if (ot_node_set_inputs(n, n_in, ins) != OCTET_OK || ot_node_set_outputs(n, 1, &out) != OCTET_OK) return NULL;
+    return n;
+}
+
+static octet_status copy_attrs(ot_node *dst, const ot_node *src) {
+    for (int a = 0; a < src->n_attrs; a++) {
+        const ot_attr *at = &src->attrs[a];
+        switch (at->type) {
+        case OT_ATTR_INT: OT_TRY(ot_node_add_attr_int(dst, at->name, at->i)); break;
+        case OT_ATTR_FLOAT: OT_TRY(ot_node_add_attr_float(dst, at->name, at->f)); break;
+        case OT_ATTR_STRING: OT_TRY(ot_node_add_attr_string(dst, at->name, at->s)); break;
+        case OT_ATTR_INTS: OT_TRY(ot_node_add_attr_ints(dst, at->name, at->ints, at->n)); break;
+        case OT_ATTR_FLOATS: OT_TRY(ot_node_add_attr_floats(dst, at->name, at->floats, at->n)); break;
+        default: break;
+        }
+    }
+    return OCTET_OK;
+}
+
+/* int32 bias with scale x_scale * w_scale[m], from a float bias or a DequantizeLinear of one. */
+static octet_status requantize_bias(qdq *c, const char *b, float xs, const octet_tensor *ws, int64_t M, const char *base,
+                                   char **out) {
+    *out = NULL;
+    const octet_tensor *bf = init_of(c->g, b);
+    dq_info bd;
+    bool from_dq = false;
+    if (!bf) {
+        if (!find_dq(c->g, b, true, &bd) || !init_of(c->g, bd.q)) return OCTET_ERR_UNSUPPORTED;
+        from_dq = true;
+    }
+    octet_tensor *t = ot_tensor_new(OCTET_INT32, 1, &M);
+    if (!t) return ot_err(OCTET_ERR_NOMEM, "out of memory");
+    int64_t nb = from_dq ? ot_tensor_numel(init_of(c->g, bd.q)) : ot_tensor_numel(bf);
+    if (nb != M || (!from_dq && bf->dtype != OCTET_FLOAT)) {
+        octet_tensor_free(t);
+        return OCTET_ERR_UNSUPPORTED;
+    }
+    for (int64_t m = 0; m < M; m++) {
+        double v;
+        if (from_dq) {
+            const octet_tensor *bq = init_of(c->g, bd.q);
+            float s = ((const float *)bd.scale_t->data)[ot_tensor_numel(bd.scale_t) > 1 ? m : 0];
+            int32_t z = bd.zp_t ? (int32_t)ot_tensor_get_i64(bd.zp_t, ot_tensor_numel(bd.zp_t) > 1 ? m : 0) : 0;
+            v = (double)((float)((int32_t)ot_tensor_get_i64(bq, m) - z) * s);
+        } else {
+            v = ((const float *)bf->data)[m];
+        }
+        float bs = xs * ((const float *)ws->data)[ot_tensor_numel(ws) > 1 ? m : 0];
+        double q = nearbyint(v / (double)bs);
+        if (q > 2147483647.0) q = 2147483647.0;
+        if (q < -2147483648.0) q = -2147483648.0;
+        ((int32_t *)t->data)[m] = (int32_t)q;
+    }
+    *out = ot_graph_unique_name(c->g, base, "_bias_q");
+    if (!*out) {
+        octet_tensor_free(t);
+        return ot_err(OCTET_ERR_NOMEM, "out of memory");
+    }
+    return ot_graph_add_initializer(c->g, *out, t);
+}
+
+/* Conv / MatMul -> QLinearConv / QLinearMatMul. */
+static octet_status fuse_linear(qdq *c, int i, bool *done) {
+    *done = false;
+    ot_graph *g = c->g;
+    const ot_node *op = g->nodes[i];
+    bool conv = strcmp(op->op_type, "Conv") == 0;
+    if (op->n_inputs < 2 || op->n_outputs != 1) return OCTET_OK;
+    dq_info dx, dw;
+    if (!find_dq(g, op->inputs[0], false, &dx) || !find_dq(g, op->inputs[1], true, &dw)) return OCTET_OK;
+    const octet_tensor *wq = init_of(g, dw.q);
+    if (conv && !wq) return OCTET_OK;
+    if (dx.qtype != OCTET_UINT8 && dx.qtype != OCTET_INT8) {
+        if (dx.qtype != OCTET_UNDEFINED) return OCTET_OK;
+        dx.qtype = OCTET_UINT8;
+    }
+    if (dw.qtype == OCTET_UNDEFINED) dw.qtype = OCTET_UINT8;
+    if (dw.per_axis) {
+        /* Conv: per output channel (axis 0); MatMul: per column (last axis) of a 2-D weight. */
+        if (!wq) return OCTET_OK;
+        int64_t ax = dw.axis < 0 ? dw.axis + wq->ndim : dw.axis;
+        if (conv ? ax != 0 : (wq->ndim != 2 || ax != 1)) return OCTET_OK;
+    }
+    const char *to_q;
+    int act;
+    float lo, hi;
+    if (!fold_activation(c, op->outputs[0], &to_q, &act, &lo, &hi)) return OCTET_OK;
+    if (!conv && act >= 0) return OCTET_OK; /* QLinearMatMul has no clamp attribute */
+    q_info q;
+    if (!find_q(g, to_q, &q)) return OCTET_OK;
+    char *bias = NULL;
+    if (conv && ot_node_input(op, 2)) {
+        int64_t M = wq->dims[0];
+        octet_status s = requantize_bias(c, op->inputs[2], scalar_f(dx.scale_t), dw.scale_t, M, op->name[0] ? op->name : op->outputs[0], &bias);
+        if (s == OCTET_ERR_UNSUPPORTED) return OCTET_OK;
+        OT_TRY(s);
+    } else if (ot_node_input(op, 2)) {
+        return OCTET_OK;
+    }
+    char *xz = NULL, *wz = NULL, *yz = NULL;
+    octet_status s = ensure_zp(c, dx.zp, OCTET_UINT8, dx.q, &xz);
+    if (s == OCTET_OK) s = ensure_zp(c, dw.zp, OCTET_UINT8, dw.q, &wz);
+    if (s == OCTET_OK) s = ensure_zp(c, q.zp, OCTET_UINT8, q.out, &yz);
+    if (s == OCTET_OK) {
+        const char *ins[9] = {dx.q, dx.scale, xz, dw.q, dw.scale, wz, q.scale, yz, bias};
+        char *out = strdup(q.out);
+        ot_node *n = out ? new_node(c, conv ? "QLinearConv" : "QLinearMatMul", "", op->name, bias ? 9 : 8, ins, out)
+                         : NULL;
+        if (!n) s = ot_err(OCTET_ERR_NOMEM, "out of memory");
+        if (s == OCTET_OK && conv) s = copy_attrs(n, op);
+        if (s == OCTET_OK && act >= 0) {
+            int32_t qlo, qhi;
+            act_bounds(&q, lo, hi, &qlo, &qhi);
+            s = ot_node_add_attr_int(n, "octet_act_lo", qlo);
+            if (s == OCTET_OK) s = ot_node_add_attr_int(n, "octet_act_hi", qhi);
+        }
+        if (s == OCTET_OK) {
+            int drop[3] = {i, act, q.node};
+            remove_nodes(g, drop, 3);
+            *done = true;
+        }
+        free(out);
+    }
+    free(xz);
+    free(wz);
+    free(yz);
+    free(bias);
+    return s;
+}
+
+/* Ops that only move or select values: DQ(s,z) -> op -> Q(s,z) runs on the quantized tensor. */
+static bool is_data_movement(const ot_node *n) {
+    static const char *ops[] = {"Reshape", "Transpose", "Flatten", "Squeeze", "Unsqueeze", "Slice", "Identity", NULL};
+    if (!ot_domain_is_onnx(n->domain)) return false;
+    for (int i = 0; ops[i]; i++)
+        if (strcmp(n->op_type, ops[i]) == 0) return true;
+    return false;
+}
+
+static bool same_scalar(const octet_tensor *a, const octet_tensor *b) {
+    if (!a || !b) return a == b;
+    if (ot_tensor_numel(a) != 1 || ot_tensor_numel(b) != 1) return false;
+    return ot_tensor_get_f64(a, 0) == ot_tensor_get_f64(b, 0) && a->dtype == b->dtype;
+}
+
+static octet_status fuse_movement(qdq *c, int i, bool *done) {
+    *done = false;
+    ot_graph *g = c->g;
+    const ot_node *op = g->nodes[i];
+    if (op->n_inputs < 1 || op->n_outputs != 1) return OCTET_OK;
+    dq_info d;
+    q_info q;
+    if (!find_dq(g, op->inputs[0], false, &d) || !find_q(g, op->outputs[0], &q)) return OCTET_OK;
+    if (!same_scalar(d.scale_t, q.scale_t)) return OCTET_OK;
+    int32_t dz = scalar_zp(d.zp_t), qz = scalar_zp(q.zp_t);
+    octet_dtype dt = d.zp_t ? d.zp_t->dtype : OCTET_UINT8;
+    if (dz != qz || dt != q.qtype) return OCTET_OK;
+    /* op reads the quantized tensor and writes the Q's output */
+    ot_node *n = g->nodes[i];
+    char *in0 = strdup(d.q), *out = strdup(q.out);
+    if (!in0 || !out) {
+        free(in0);
+        free(out);
+        return ot_err(OCTET_ERR_NOMEM, "out of memory");
+    }
+    free(n->inputs[0]);
+    n->inputs[0] = in0;
+    octet_status s = ot_node_set_outputs(n, 1, (const char *const *)&out);
+    free(out);
+    if (s != OCTET_OK) return s;
+    ot_graph_remove_node(g, q.node);
+    *done = true;
+    return OCTET_OK;
+}
+
+octet_status ot_pass_qdq_to_qoperator(octet_model *m, int *fused) {
+    qdq c = {m->graph, ot_model_opset(m, ""), 0};
+    bool changed = true;
+    while (changed) {
+        changed = false;
+        for (int i = 0; i < c.g->n_nodes; i++) {
+            const ot_node *n = c.g->nodes[i];
+            if (!ot_domain_is_onnx(n->domain)) continue;
+            bool done = false;
+            if (strcmp(n->op_type, "Conv") == 0 || strcmp(n->op_type, "MatMul") == 0) OT_TRY(fuse_linear(&c, i, &done));
+            else if (is_data_movement(n)) OT_TRY(fuse_movement(&c, i, &done));
+            if (done) {
+                c.fused++;
+                changed = true;
+                break;
+            }
+        }
+    }
+    if (c.fused) OT_TRY(ot_pass_dce(m, NULL));
+    if (fused) *fused = c.fused;
+    return OCTET_OK;
+}

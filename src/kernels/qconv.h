@@ -1,0 +1,64 @@
+/* 8-bit integer convolution driver (ConvInteger, QLinearConv) on the qgemm and dwconv_s8 kernels.
+ *
+ *   acc[n][m][o] = bias[m] + sum over c in m's group, taps t inside the image of
+ *                  (x[n][c][o*s - pb + t*d] - zx) * (w[m][c][t] - zw[m])          (exact int32)
+ *   y = acc (OUT_S32), or clamp(round_half_even((float)acc * scale[m]) + zy, lo, hi) (OUT_U8 / OUT_S8,
+ *       requant.h); taps in the padding contribute 0 (they read x = zx).
+ *
+ * Layouts: x and y are NCHW (ONNX) or NHWC (channels_last); w is ONNX's [M][C/G][k...]. 1 to 3
+ * spatial dimensions (lower ranks are handled as leading extents of 1).
+ * Internally everything runs channels-last: NCHW images are transposed in and out per image.
+ *   - depthwise (G == C == M, 1-D/2-D, 8-bit output): ot_dwconv_s8;
+ *   - 1x1, stride 1, no padding: one qgemm per group straight on the image (lda = C);
+ *   - otherwise: im2col tiles (taps outer, channels inner; padding filled with zx) into the qgemm,
+ *     weights reordered to [M][taps][C/G] and packed once.
+ * Results are bit-identical for every thread count and kernel variant. */
+#ifndef OT_QCONV_H
+#define OT_QCONV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kernels/cpu.h"
+#include "kernels/qgemm.h"
+#include "octet.h"
+
+#define OT_QCONV_MAX_SP 3
+
+typedef struct ot_qconv_desc {
+    int nsp;                    /* spatial dimensions, 1..3 */
+    int C, M, G;                /* input channels, output channels, groups (C % G == M % G == 0) */
+    int k[OT_QCONV_MAX_SP];     /* kernel extents, nsp entries */
+    const void *w;              /* [M][C/G][k...], int8 or uint8 */
+    bool w_signed;
+    const int32_t *zw;          /* NULL (= 0) or zw_count values in w's type range */
+    int zw_count;               /* 1 or M */
+    const int32_t *bias;        /* NULL or [M] */
+    int32_t zx;                 /* input zero point (padding value) */
+    bool x_signed;
+    ot_qgemm_out_type out_type; /* OT_QGEMM_OUT_S32, _U8 or _S8 */
+    const float *scale;         /* U8/S8: scale_count multipliers s_x*s_w[m]/s_y */
+    int scale_count;            /* 1 or M */
+    int32_t zy, lo, hi;         /* U8/S8: output zero point and clamp bounds */
+    bool channels_last;         /* x, y are [N][spatial...][C] */
+} ot_qconv_desc;
+
+typedef struct ot_qconv_geom {
+    int N;
+    int in[OT_QCONV_MAX_SP], out[OT_QCONV_MAX_SP];   /* nsp entries each */
+    int s[OT_QCONV_MAX_SP], d[OT_QCONV_MAX_SP];      /* strides, dilations */
+    int p[OT_QCONV_MAX_SP];                          /* padding before; the end padding follows from out */
+} ot_qconv_geom;
+
+typedef struct ot_qconv ot_qconv;
+
+/* Pack the weights (and the constant epilogue parameters) for one kernel variant. The descriptor's
+ * arrays are copied; they need not outlive the call. */
+octet_status ot_qconv_create(ot_qconv **out, const ot_qconv_desc *d, ot_isa isa);
+void ot_qconv_free(ot_qconv *q);
+/* Bytes per output element (4 for S32, else 1). */
+int ot_qconv_out_elem(const ot_qconv *q);
+/* y = conv(x); x, y in the descriptor's layout and types. */
+octet_status ot_qconv_run(const ot_qconv *q, const ot_qconv_geom *g, const void *x, void *y, int threads);
+
+#endif
