@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what octet's build, tests and demo need. Idempotent: installs only what is missing.
-#   scripts/setup.sh            (root, or sudo available, for apt-get)
+#   scripts/setup.sh [--with-torch]     (root, or sudo available, for apt-get)
 # Debian packages: compiler, CMake, protobuf-c, ONNX's .proto, OpenBLAS, cmocka, zlib, Python with
 # numpy + onnx (test fixtures only), clang + libFuzzer (fuzzers), node + npm (ONNX Runtime oracle).
 # npm: onnxruntime-node into tests/ort/node_modules (CPU binaries ship inside the package).
@@ -9,8 +9,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 pkgs=(build-essential cmake pkg-config protobuf-c-compiler libprotobuf-c-dev libonnx-dev libopenblas-dev
       libcmocka-dev zlib1g-dev python3-numpy python3-onnx clang libclang-rt-dev)
-# PyTorch is large: only when a test or benchmark script imports it.
-if grep -rqsE '^\s*(import|from) torch' --include='*.py' "$root/tests" "$root/bench" "$root/examples"; then
+# PyTorch is large: only with --with-torch (examples, peer benchmarks) or when a test imports it.
+if [ "${1:-}" = --with-torch ] || grep -rqsE '^\s*(import|from) torch' --include='*.py' "$root/tests"; then
     pkgs+=(python3-torch)
 fi
 # node: keep whatever node is installed (it may come from elsewhere with npm bundled).

@@ -89,40 +89,46 @@ if [ "$do_asan" = 1 ]; then
     build_and_test asan "$build_root/asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOCTET_SANITIZE=ON
 fi
 
-# 3. libFuzzer harnesses, each for a bounded time (clang only).
+# 3. libFuzzer harnesses (tests/fuzz/fuzz_<name>.c, see tests/fuzz/CMakeLists.txt), each run for a
+#    bounded time over a scratch corpus seeded from tests/fuzz/corpus_<name without _load>.
 if [ "$do_fuzz" = 1 ]; then
-    if command -v clang >/dev/null; then
+    mapfile -t harnesses < <(find "$root/tests/fuzz" -maxdepth 1 -name 'fuzz_*.c' ! -name 'fuzz_driver_main.c' \
+                             -printf '%f\n' 2>/dev/null | sed 's/\.c$//' | sort)
+    if ! command -v clang >/dev/null; then
+        echo "fuzz: clang not found, fuzzers not run"
+    elif [ ${#harnesses[@]} -eq 0 ]; then
+        echo "fuzz: no harnesses in tests/fuzz"
+    else
         dir="$build_root/fuzz"
-        phase "fuzz: configure + build in $dir (clang, -DOCTET_FUZZ=ON)"
-        if CC=clang cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOCTET_FUZZ=ON \
-                >"$dir.configure.log" 2>&1 && cmake --build "$dir" -j"$jobs"; then
-            mapfile -t fuzzers < <(find "$dir" -type f -perm -u+x -name 'fuzz_*' ! -name '*.*' | sort)
-            if [ ${#fuzzers[@]} -eq 0 ]; then
-                echo "fuzz: no fuzz_* executables were built"
-            fi
+        phase "fuzz: build ${harnesses[*]} in $dir (clang, -DOCTET_FUZZ=ON)"
+        if CC=clang cmake -S "$root" -B "$dir" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+                -DOCTET_FUZZ=ON >"$dir.configure.log" 2>&1 &&
+           cmake --build "$dir" -j"$jobs" --target "${harnesses[@]}"; then
             mkdir -p "$dir/artifacts"
-            for fz in "${fuzzers[@]}"; do
-                name=$(basename "$fz")
+            for name in "${harnesses[@]}"; do
+                fz=$(find "$dir" -type f -perm -u+x -name "$name" | head -1)
+                if [ -z "$fz" ]; then
+                    echo "FAILED: fuzz $name was not built"
+                    failed_phases+=("fuzz-$name")
+                    total_fail=$(( total_fail + 1 ))
+                    continue
+                fi
                 phase "fuzz: $name for ${fuzz_time} s"
+                short=${name#fuzz_}
                 work="$dir/corpus/$name"
                 mkdir -p "$work"
                 seeds=()
-                # Seed corpora (read only; new inputs go to the work folder in the build tree):
-                # tests/fuzz/corpus/<name>, or tests/fuzz/corpus_<x> where fuzz_<x>... is the name.
-                [ -d "$root/tests/fuzz/corpus/$name" ] && seeds+=("$root/tests/fuzz/corpus/$name")
-                for c in "$root"/tests/fuzz/corpus_*; do
-                    [ -d "$c" ] || continue
-                    case ${name#fuzz_} in "${c##*/corpus_}"*) seeds+=("$c") ;; esac
+                for c in "$root/tests/fuzz/corpus_${short%_load}" "$root/tests/fuzz/corpus_$short"; do
+                    [ -d "$c" ] && seeds+=("$c")
                 done
                 if "$fz" -max_total_time="$fuzz_time" -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 \
-                        -artifact_prefix="$dir/artifacts/$name-" "$work" "${seeds[@]}" \
-                        >"$dir/$name.log" 2>&1; then
-                    tail -n 15 "$dir/$name.log"
+                        -artifact_prefix="$dir/artifacts/$name-" "$work" "${seeds[@]}" >"$dir/$name.log" 2>&1; then
+                    grep -E '^(#[0-9]+ +DONE|Done|stat::number_of_executed_units)' "$dir/$name.log" | tail -n 3 || true
                     echo "fuzz: $name passed"
                     total_pass=$(( total_pass + 1 ))
                 else
                     tail -n 60 "$dir/$name.log"
-                    echo "FAILED: fuzz $name (artifacts in $dir/artifacts)"
+                    echo "FAILED: fuzz $name (crash input in $dir/artifacts)"
                     failed_phases+=("fuzz-$name")
                     total_fail=$(( total_fail + 1 ))
                 fi
@@ -133,8 +139,6 @@ if [ "$do_fuzz" = 1 ]; then
             failed_phases+=("fuzz-build")
             total_fail=$(( total_fail + 1 ))
         fi
-    else
-        echo "fuzz: clang not found, fuzzers not run"
     fi
 fi
 

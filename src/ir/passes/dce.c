@@ -38,30 +38,44 @@ static octet_status dce_graph(ot_graph *g, int *removed) {
             ot_strmap_free(&reads);
             return ot_err(OCTET_ERR_NOMEM, "out of memory");
         }
-        for (int i = g->n_nodes - 1; i >= 0; i--) {
+        /* Decide first, remove after: the map's keys point into the nodes' strings. */
+        bool *dead = calloc((size_t)g->n_nodes + 1, sizeof *dead);
+        bool *dead_init = calloc((size_t)g->n_inits + 1, sizeof *dead_init);
+        if (!dead || !dead_init) {
+            free(dead);
+            free(dead_init);
+            ot_strmap_free(&reads);
+            return ot_err(OCTET_ERR_NOMEM, "out of memory");
+        }
+        for (int i = 0; i < g->n_nodes; i++) {
             const ot_node *n = g->nodes[i];
             bool live = false;
             for (int j = 0; j < n->n_outputs && !live; j++)
                 live = n->outputs[j][0] && ot_strmap_get(&reads, n->outputs[j], 0);
-            if (!live) {
-                ot_graph_remove_node(g, i);
-                (*removed)++;
-                changed = true;
-            }
+            dead[i] = !live;
+            changed |= !live;
         }
-        if (!changed) {
-            for (int i = g->n_inits - 1; i >= 0; i--) {
-                bool is_input = false;
-                for (int j = 0; j < g->n_inputs; j++) is_input |= strcmp(g->inputs[j].name, g->inits[i].name) == 0;
-                if (is_input || ot_strmap_get(&reads, g->inits[i].name, 0)) continue;
-                free(g->inits[i].name);
-                free(g->inits[i].doc);
-                if (!g->inits[i].borrowed) octet_tensor_free(g->inits[i].tensor);
-                memmove(&g->inits[i], &g->inits[i + 1], (size_t)(g->n_inits - i - 1) * sizeof *g->inits);
-                g->n_inits--;
-            }
+        for (int i = 0; i < g->n_inits && !changed; i++) {
+            bool is_input = false;
+            for (int j = 0; j < g->n_inputs; j++) is_input |= strcmp(g->inputs[j].name, g->inits[i].name) == 0;
+            dead_init[i] = !is_input && !ot_strmap_get(&reads, g->inits[i].name, 0);
         }
         ot_strmap_free(&reads);
+        for (int i = g->n_nodes - 1; i >= 0; i--)
+            if (dead[i]) {
+                ot_graph_remove_node(g, i);
+                (*removed)++;
+            }
+        for (int i = g->n_inits - 1; i >= 0 && !changed; i--) {
+            if (!dead_init[i]) continue;
+            free(g->inits[i].name);
+            free(g->inits[i].doc);
+            if (!g->inits[i].borrowed) octet_tensor_free(g->inits[i].tensor);
+            memmove(&g->inits[i], &g->inits[i + 1], (size_t)(g->n_inits - i - 1) * sizeof *g->inits);
+            g->n_inits--;
+        }
+        free(dead);
+        free(dead_init);
     }
     for (int i = 0; i < g->n_nodes; i++)
         for (int a = 0; a < g->nodes[i]->n_attrs; a++) {

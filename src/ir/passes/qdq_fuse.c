@@ -11,11 +11,13 @@
  * Shape ops wrapped in DQ/Q with identical parameters run directly on the quantized tensor.
  * DequantizeLinear nodes left without readers are removed by dead-code elimination afterwards. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ir/passes/passes.h"
 #include "kernels/requant.h"
+#include "ops/op.h"
 #include "quant/qparams.h"
 
 typedef struct qdq {
@@ -251,6 +253,7 @@ static octet_status fuse_linear(qdq *c, int i, bool *done) {
     const ot_node *op = g->nodes[i];
     bool conv = strcmp(op->op_type, "Conv") == 0;
     if (op->n_inputs < 2 || op->n_outputs != 1) return OCTET_OK;
+    if (!ot_op_find("", conv ? "QLinearConv" : "QLinearMatMul")) return OCTET_OK;
     dq_info dx, dw;
     if (!find_dq(g, op->inputs[0], false, &dx) || !find_dq(g, op->inputs[1], true, &dw)) return OCTET_OK;
     const octet_tensor *wq = init_of(g, dw.q);
@@ -313,6 +316,129 @@ static octet_status fuse_linear(qdq *c, int i, bool *done) {
     return s;
 }
 
+/* Gemm -> com.microsoft QGemm (no activation: QGemm has no clamp). */
+static octet_status fuse_gemm(qdq *c, int i, bool *done) {
+    *done = false;
+    ot_graph *g = c->g;
+    const ot_node *op = g->nodes[i];
+    if (op->n_inputs < 2 || op->n_outputs != 1 || ot_node_attr_int(op, "transA", 0)) return OCTET_OK;
+    if (!ot_op_find("com.microsoft", "QGemm")) return OCTET_OK;
+    if (ot_node_input(op, 2) && ot_node_attr_float(op, "beta", 1.0f) != 1.0f) return OCTET_OK;
+    dq_info da, db;
+    if (!find_dq(g, op->inputs[0], false, &da) || !find_dq(g, op->inputs[1], true, &db)) return OCTET_OK;
+    const octet_tensor *bq = init_of(g, db.q);
+    if (!bq || bq->ndim != 2) return OCTET_OK;
+    bool tb = ot_node_attr_int(op, "transB", 0) != 0;
+    int64_t N = tb ? bq->dims[0] : bq->dims[1];
+    if (db.per_axis) {
+        int64_t ax = db.axis < 0 ? db.axis + 2 : db.axis;
+        if (ax != (tb ? 0 : 1)) return OCTET_OK;
+    }
+    if (da.qtype == OCTET_UNDEFINED) da.qtype = OCTET_UINT8;
+    q_info q;
+    if (!find_q(g, op->outputs[0], &q)) return OCTET_OK;
+    char *bias = NULL;
+    if (ot_node_input(op, 2)) {
+        float alpha = ot_node_attr_float(op, "alpha", 1.0f);
+        if (alpha != 1.0f) return OCTET_OK;
+        octet_status s = requantize_bias(c, op->inputs[2], scalar_f(da.scale_t), db.scale_t, N,
+                                         op->name[0] ? op->name : op->outputs[0], &bias);
+        if (s == OCTET_ERR_UNSUPPORTED) return OCTET_OK;
+        OT_TRY(s);
+    }
+    char *az = NULL, *bz = NULL, *yz = NULL;
+    octet_status s = ensure_zp(c, da.zp, OCTET_UINT8, da.q, &az);
+    if (s == OCTET_OK) s = ensure_zp(c, db.zp, OCTET_UINT8, db.q, &bz);
+    if (s == OCTET_OK) s = ensure_zp(c, q.zp, OCTET_UINT8, q.out, &yz);
+    if (s == OCTET_OK) {
+        const char *ins[9] = {da.q, da.scale, az, db.q, db.scale, bz, bias ? bias : "", q.scale, yz};
+        char *out = strdup(q.out);
+        ot_node *n = out ? new_node(c, "QGemm", "com.microsoft", op->name, 9, ins, out) : NULL;
+        if (!n) s = ot_err(OCTET_ERR_NOMEM, "out of memory");
+        if (s == OCTET_OK) s = ot_node_add_attr_int(n, "transB", tb);
+        if (s == OCTET_OK) s = ot_node_add_attr_float(n, "alpha", ot_node_attr_float(op, "alpha", 1.0f));
+        if (s == OCTET_OK) {
+            int drop[2] = {i, q.node};
+            remove_nodes(g, drop, 2);
+            *done = true;
+        }
+        free(out);
+    }
+    free(az);
+    free(bz);
+    free(yz);
+    free(bias);
+    return s;
+}
+
+/* Element-wise and pooling ops with a com.microsoft QLinear twin:
+ *   Add/Mul (2 inputs)              -> QLinearAdd/QLinearMul(A, As, Az, B, Bs, Bz, Cs, Cz)
+ *   GlobalAveragePool/AveragePool,
+ *   Sigmoid/LeakyRelu (1 input)     -> QLinear<op>(X, Xs, Xz, Ys, Yz) + the op's attributes
+ *   Concat (n inputs)               -> QLinearConcat(Ys, Yz, X1, X1s, X1z, ...) */
+static octet_status fuse_contrib(qdq *c, int i, bool *done) {
+    *done = false;
+    ot_graph *g = c->g;
+    const ot_node *op = g->nodes[i];
+    bool binary = strcmp(op->op_type, "Add") == 0 || strcmp(op->op_type, "Mul") == 0;
+    bool concat = strcmp(op->op_type, "Concat") == 0;
+    int n_x = binary ? 2 : (concat ? op->n_inputs : 1);
+    if (op->n_outputs != 1 || op->n_inputs < n_x || n_x < 1 || n_x > 16) return OCTET_OK;
+    char qop[64];
+    snprintf(qop, sizeof qop, "QLinear%s", op->op_type);
+    if (!ot_op_find("com.microsoft", qop)) return OCTET_OK; /* run it in float rather than not at all */
+    dq_info d[16];
+    for (int j = 0; j < n_x; j++) {
+        if (!find_dq(g, op->inputs[j], false, &d[j])) return OCTET_OK;
+        if (d[j].qtype == OCTET_UNDEFINED) d[j].qtype = OCTET_UINT8;
+    }
+    q_info q;
+    if (!find_q(g, op->outputs[0], &q)) return OCTET_OK;
+    for (int j = 0; j < n_x; j++)
+        if (d[j].qtype != q.qtype) return OCTET_OK;
+    char *zps[17] = {0};
+    octet_status s = OCTET_OK;
+    for (int j = 0; j < n_x && s == OCTET_OK; j++) s = ensure_zp(c, d[j].zp, OCTET_UINT8, d[j].q, &zps[j]);
+    if (s == OCTET_OK) s = ensure_zp(c, q.zp, OCTET_UINT8, q.out, &zps[n_x]);
+    const char *ins[3 * 16 + 2];
+    int n_in = 0;
+    if (concat) {
+        ins[n_in++] = q.scale;
+        ins[n_in++] = zps[n_x];
+    }
+    for (int j = 0; j < n_x; j++) {
+        ins[n_in++] = d[j].q;
+        ins[n_in++] = d[j].scale;
+        ins[n_in++] = zps[j];
+    }
+    if (!concat) {
+        ins[n_in++] = q.scale;
+        ins[n_in++] = zps[n_x];
+    }
+    if (s == OCTET_OK) {
+        char *out = strdup(q.out);
+        ot_node *n = out ? new_node(c, qop, "com.microsoft", op->name, n_in, ins, out) : NULL;
+        if (!n) s = ot_err(OCTET_ERR_NOMEM, "out of memory");
+        if (s == OCTET_OK) s = copy_attrs(n, op);
+        if (s == OCTET_OK && (strstr(op->op_type, "Pool") != NULL)) s = ot_node_add_attr_int(n, "channels_last", 0);
+        if (s == OCTET_OK) {
+            int drop[2] = {i, q.node};
+            remove_nodes(g, drop, 2);
+            *done = true;
+        }
+        free(out);
+    }
+    for (int j = 0; j <= n_x; j++) free(zps[j]);
+    return s;
+}
+
+static bool has_contrib_twin(const ot_node *n) {
+    static const char *ops[] = {"Add", "Mul", "GlobalAveragePool", "AveragePool", "Concat", "Sigmoid", "LeakyRelu", NULL};
+    for (int i = 0; ops[i]; i++)
+        if (strcmp(n->op_type, ops[i]) == 0) return true;
+    return false;
+}
+
 /* Ops that only move or select values: DQ(s,z) -> op -> Q(s,z) runs on the quantized tensor. */
 static bool is_data_movement(const ot_node *n) {
     static const char *ops[] = {"Reshape", "Transpose", "Flatten", "Squeeze", "Unsqueeze", "Slice", "Identity", NULL};
@@ -368,7 +494,10 @@ octet_status ot_pass_qdq_to_qoperator(octet_model *m, int *fused) {
             if (!ot_domain_is_onnx(n->domain)) continue;
             bool done = false;
             if (strcmp(n->op_type, "Conv") == 0 || strcmp(n->op_type, "MatMul") == 0) OT_TRY(fuse_linear(&c, i, &done));
+            else if (strcmp(n->op_type, "Gemm") == 0) OT_TRY(fuse_gemm(&c, i, &done));
+            else if (has_contrib_twin(n)) OT_TRY(fuse_contrib(&c, i, &done));
             else if (is_data_movement(n)) OT_TRY(fuse_movement(&c, i, &done));
+            if (done && getenv("OCTET_DEBUG_QDQ")) fprintf(stderr, "qdq: fused node %d (%d nodes left)\n", i, c.g->n_nodes);
             if (done) {
                 c.fused++;
                 changed = true;
@@ -376,7 +505,10 @@ octet_status ot_pass_qdq_to_qoperator(octet_model *m, int *fused) {
             }
         }
     }
-    if (c.fused) OT_TRY(ot_pass_dce(m, NULL));
+    if (c.fused) {
+        OT_TRY(ot_pass_dce(m, NULL));
+        if (ot_model_opset(m, "com.microsoft") == 0) OT_TRY(ot_model_set_opset(m, "com.microsoft", 1));
+    }
     if (fused) *fused = c.fused;
     return OCTET_OK;
 }
