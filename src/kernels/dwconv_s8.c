@@ -2,6 +2,7 @@
 #include "kernels/dwconv_s8.h"
 
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,20 +110,36 @@ octet_status ot_dwconv_s8_pack(ot_dwconv_packed **out, const ot_dwconv_params *p
     return ot_dwconv_s8_pack_isa(out, p, ot_kernels_get()->isa);
 }
 
-/* Tap pointers for output row (n, oh): ptrs[ow][t]. */
+/* Tap pointers for output row (n, oh): ptrs[ow][t]. Pixels whose window lies inside the image
+ * horizontally reuse the previous pixel's pointers plus one stride (delta[t], 0 for padding rows). */
 static void row_ptrs(const ot_dwconv_packed *p, const ot_dwconv_geom *g, const uint8_t *x, int n, int oh,
-                     const uint8_t **ptrs) {
+                     const uint8_t **ptrs, ptrdiff_t *delta) {
     size_t C = (size_t)p->C;
+    int T = p->T;
+    for (int i = 0; i < p->kh; i++) {
+        int64_t ih = (int64_t)oh * g->stride_h - g->pad_top + (int64_t)i * g->dil_h;
+        ptrdiff_t d = (ih >= 0 && ih < g->H) ? (ptrdiff_t)(g->stride_w * C) : 0;
+        for (int j = 0; j < p->kw; j++) delta[i * p->kw + j] = d;
+    }
+    bool prev_in = false;
     for (int ow = 0; ow < g->OW; ow++) {
-        const uint8_t **pp = ptrs + (size_t)ow * p->T;
-        for (int i = 0; i < p->kh; i++) {
-            int64_t ih = (int64_t)oh * g->stride_h - g->pad_top + (int64_t)i * g->dil_h;
-            for (int j = 0; j < p->kw; j++) {
-                int64_t iw = (int64_t)ow * g->stride_w - g->pad_left + (int64_t)j * g->dil_w;
-                bool in = ih >= 0 && ih < g->H && iw >= 0 && iw < g->W;
-                *pp++ = in ? x + (((size_t)n * g->H + (size_t)ih) * g->W + (size_t)iw) * C : p->zrow;
+        const uint8_t **pp = ptrs + (size_t)ow * T;
+        int64_t iw0 = (int64_t)ow * g->stride_w - g->pad_left;
+        bool in = iw0 >= 0 && iw0 + (int64_t)(p->kw - 1) * g->dil_w < g->W;
+        if (in && prev_in) {
+            const uint8_t **prev = pp - T;
+            for (int t = 0; t < T; t++) pp[t] = prev[t] + delta[t];
+        } else {
+            for (int i = 0; i < p->kh; i++) {
+                int64_t ih = (int64_t)oh * g->stride_h - g->pad_top + (int64_t)i * g->dil_h;
+                for (int j = 0; j < p->kw; j++) {
+                    int64_t iw = iw0 + (int64_t)j * g->dil_w;
+                    bool ok = ih >= 0 && ih < g->H && iw >= 0 && iw < g->W;
+                    *pp++ = ok ? x + (((size_t)n * g->H + (size_t)ih) * g->W + (size_t)iw) * C : p->zrow;
+                }
             }
         }
+        prev_in = in;
     }
 }
 
@@ -140,16 +157,18 @@ octet_status ot_dwconv_s8_run(const ot_dwconv_packed *p, const ot_dwconv_geom *g
 #pragma omp parallel num_threads(threads) reduction(| : failed) if (threads > 1)
     {
         const uint8_t **ptrs = ot_malloc(nptr * sizeof *ptrs);
-        if (!ptrs) failed = 1;
+        ptrdiff_t *delta = ot_malloc((size_t)p->T * sizeof *delta);
+        if (!ptrs || !delta) failed = 1;
 #pragma omp for schedule(static)
         for (int r = 0; r < rows; r++) {
-            if (!ptrs) continue;
+            if (!ptrs || !delta) continue;
             int n = r / g->OH, oh = r % g->OH;
-            row_ptrs(p, g, x, n, oh, ptrs);
+            row_ptrs(p, g, x, n, oh, ptrs, delta);
             uint8_t *yr = (uint8_t *)y + (size_t)r * g->OW * p->C;
             p->isa->pixels(p, ptrs, g->OW, yr);
         }
         free(ptrs);
+        free(delta);
     }
     if (failed) return ot_err(OCTET_ERR_NOMEM, "dwconv: out of memory");
     return OCTET_OK;

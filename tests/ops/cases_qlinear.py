@@ -94,6 +94,18 @@ def out_mult(sx, sw, sy):
     return (np.float32(sx) * np.asarray(sw, np.float32)) / np.float32(sy)
 
 
+def pick_output(rng, acc, sx, sw, yt):
+    """y_scale and y_zero_point that spread the results over most of the output range (a few clip)."""
+    acc = acc.astype(np.float64)
+    span = float(np.percentile(acc, 99) - np.percentile(acc, 1)) + 1 if acc.size else 1.0
+    sy = np.float32(max(1e-7, span * float(sx) * float(np.mean(sw)) / 220))
+    mid = float(np.mean(acc)) * float(sx) * float(np.mean(sw)) / float(sy) if acc.size else 0.0
+    info = np.iinfo(yt)
+    center = (int(info.min) + int(info.max)) // 2 + int(rng.integers(-10, 11))
+    zy = int(np.clip(round(center - mid), info.min, info.max))
+    return sy, np.array(zy, yt)
+
+
 # ---- numpy references ----
 
 def ref_matmul(a, b, za, zb):
@@ -224,13 +236,14 @@ def qlinear_matmul_cases(rng):
                 N = sb[-1] if len(sb) > 1 else 1
                 K = sa[-1]
                 per_col = i % 3 == 0 and len(sb) >= 2
-                za, zb = rand_q(rng, at, ()), rand_q(rng, bt, (N,) if per_col and i % 2 else ())
+                # zero points near the middle of the data, as real quantized tensors have them
+                za = rand_q(rng, at, (), *((-20, 20) if at == S8 else (100, 155)))
+                zb = rand_q(rng, bt, (N,) if per_col and i % 2 else (), *((-10, 10) if bt == S8 else (110, 145)))
                 sx = np.float32(rng.uniform(0.005, 0.05))
                 sw = rng.uniform(0.002, 0.02, size=(N,) if per_col else ()).astype(np.float32)
                 # y_scale so that results spread over the output range
                 acc = ref_matmul(a, b, za, zb)
-                sy = np.float32(max(1e-6, float(acc.std() + 1) * sx * float(np.mean(sw)) / 40))
-                zy = rand_q(rng, yt, (), -20 if yt == S8 else 100, 20 if yt == S8 else 150)
+                sy, zy = pick_output(rng, acc, sx, sw, yt)
                 inputs = [("a", a), ("a_scale", np.array(sx, np.float32)), ("a_zero_point", za), ("b", b),
                           ("b_scale", np.asarray(sw, np.float32)), ("b_zero_point", zb),
                           ("y_scale", np.array(sy, np.float32)), ("y_zero_point", zy)]
@@ -260,11 +273,11 @@ def qlinear_matmul_cases(rng):
     za, zb = np.array(131, U8), np.array(0, S8)
     sx, sw = np.float32(0.02), rng.uniform(0.001, 0.01, 10).astype(np.float32)
     acc = ref_matmul(a, b, za, zb)
-    sy = np.float32(float(acc.std()) * 0.02 * 0.005 / 40)
+    sy, zy = pick_output(rng, acc, sx, sw, U8)
     inputs = [("a", a), ("a_scale", np.array(sx)), ("a_zero_point", za), ("b", b), ("b_scale", sw),
-              ("b_zero_point", zb), ("y_scale", np.array(sy)), ("y_zero_point", np.array(128, U8))]
+              ("b_zero_point", zb), ("y_scale", np.array(sy)), ("y_zero_point", zy)]
     out.append(case("qmm_u8s8_fullrange", make_model("QLinearMatMul", 10, inputs, U8, const=("b", "b_scale")),
-                    ref=requant(acc, out_mult(sx, sw, sy), 128, U8)))
+                    ref=requant(acc, out_mult(sx, sw, sy), zy, U8)))
     # errors
     a, b = rand_q(rng, U8, (4, 6)), rand_q(rng, U8, (6, 3))
     base = [("a", a), ("a_scale", np.array(0.1, np.float32)), ("a_zero_point", np.array(1, U8)), ("b", b),
@@ -392,9 +405,10 @@ def qlinear_conv_case(rng, name, xt, wt, yt, x_shape, M, group, k, strides, dil,
     if b is not None:
         acc = acc + b.reshape((1, M) + (1,) * nsp)
     acc = acc.astype(np.int32)
-    if not tie_scales:
-        sy = np.float32(max(1e-6, float(acc.astype(np.float64).std() + 1) * sx * float(np.mean(sw)) / 40))
-    zy = rand_q(rng, yt, (), -20 if yt == S8 else 100, 20 if yt == S8 else 150)
+    if tie_scales:
+        zy = rand_q(rng, yt, (), -20 if yt == S8 else 100, 20 if yt == S8 else 150)
+    else:
+        sy, zy = pick_output(rng, acc, sx, sw, yt)
     mult = out_mult(sx, sw, sy)
     if np.ndim(mult):
         mult = mult.reshape((1, M) + (1,) * nsp)
