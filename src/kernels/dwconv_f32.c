@@ -1,6 +1,9 @@
 #include "kernels/dwconv_f32.h"
 
+#include <math.h>
 #include <string.h>
+
+#include "kernels/cpu.h"
 
 /* Columns the vector kernel computes per row: OW rounded up to whole 8-float vectors. */
 static int vec_cols(const ot_dw_geom *g) { return (g->OW + 7) / 8 * 8; }
@@ -54,7 +57,8 @@ void ot_dwconv_f32_scalar(const ot_dw_geom *g, const float *x, const float *w, f
                 int t = b * g->dw;
                 const float *src = row + (size_t)(t % g->sw) * wq + t / g->sw;
                 const float wv = w[a * g->kw + b];
-                for (int o = 0; o < OW; o++) yr[o] += wv * src[o];
+                /* fmaf: bit-identical to the FMA kernel, which sums the taps in this same order */
+                for (int o = 0; o < OW; o++) yr[o] = fmaf(wv, src[o], yr[o]);
             }
         }
     }
@@ -62,7 +66,7 @@ void ot_dwconv_f32_scalar(const ot_dw_geom *g, const float *x, const float *w, f
 
 bool ot_dwconv_f32_has_avx2(void) {
 #if defined(__x86_64__) || defined(__i386__)
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return ot_cpu_isa_supported(OT_ISA_AVX2);
 #else
     return false;
 #endif
@@ -70,7 +74,8 @@ bool ot_dwconv_f32_has_avx2(void) {
 
 void ot_dwconv_f32(const ot_dw_geom *g, const float *x, const float *w, float bias, float *y, float *scratch) {
 #if defined(__x86_64__) || defined(__i386__)
-    if (ot_dwconv_f32_has_avx2()) {
+    /* the kernel table's choice, so OCTET_ISA=scalar reaches the scalar kernel too */
+    if (ot_kernels_get()->isa >= OT_ISA_AVX2) {
         ot_dwconv_f32_avx2(g, x, w, bias, y, scratch);
         return;
     }

@@ -30,6 +30,13 @@ void ot_dwconv_f32_scalar(const ot_dw_geom *g, const float *x, const float *w, f
 void ot_dwconv_f32_avx2(const ot_dw_geom *g, const float *x, const float *w, float bias, float *y, float *scratch);
 bool ot_dwconv_f32_has_avx2(void);
 
+/* 8 channels at once (AVX2+FMA only): planes x + c*xs -> y + c*ys for c < nch (<= 8), weights
+ * w[c][kh*kw], bias[c] (may be NULL). Bit-identical to the per-plane kernels (same tap order; the
+ * zero padding only adds exact zeros). */
+size_t ot_dwconv8_f32_scratch(const ot_dw_geom *g);
+void ot_dwconv8_f32_avx2(const ot_dw_geom *g, const float *x, size_t xs, const float *w, const float *bias, float *y,
+                         size_t ys, int nch, float *scratch);
+
 /* Shared by both kernels: staged row layout and the staging itself. */
 int ot_dwconv_f32_row_len(const ot_dw_geom *g);   /* floats per phase row (Wq) */
 void ot_dwconv_f32_stage(const ot_dw_geom *g, const float *x, float *scratch);

@@ -1,6 +1,7 @@
 /* AVX2+FMA depthwise kernel over staged rows (see dwconv_f32.h): 8 output columns per vector,
  * 4 vectors per step so the FMA latency is hidden; 3x3 keeps its 9 weights in registers. */
 #include <immintrin.h>
+#include <string.h>
 
 #include "kernels/dwconv_f32.h"
 
@@ -143,5 +144,140 @@ void ot_dwconv_f32_avx2(const ot_dw_geom *g, const float *x, const float *w, flo
         }
         if (first) /* every kernel row fell into the padding */
             for (int o = 0; o < OW; o++) yr[o] = bias;
+    }
+}
+
+/* ---- 8 channels at once, channels in the vector lanes (NCHW8c on the fly) ----
+ * Input rows are interleaved into a zero-padded band [rows][padded width][8], every tap of every
+ * stride and dilation is then one 8-float load, and no lane is wasted on narrow planes. */
+
+static inline void transpose8(__m256 *r) {
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+    r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+    r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+    r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+    r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+#define DW8_BAND_FLOATS 16384 /* 64 KiB of interleaved input rows per band */
+
+static int dw8_wp(const ot_dw_geom *g) { return (g->OW - 1) * g->sw + (g->kw - 1) * g->dw + 1; }
+
+/* Output rows per band and input rows they need. */
+static void dw8_band(const ot_dw_geom *g, int *rows_out, int *rows_in) {
+    int wp = dw8_wp(g), ext = (g->kh - 1) * g->dh + 1;
+    int cap = DW8_BAND_FLOATS / (wp * 8);
+    int r = cap >= ext ? (cap - ext) / g->sh + 1 : 1;
+    if (r > g->OH) r = g->OH;
+    if (r < 1) r = 1;
+    *rows_out = r;
+    *rows_in = (r - 1) * g->sh + ext;
+}
+
+size_t ot_dwconv8_f32_scratch(const ot_dw_geom *g) {
+    int ro, ri;
+    dw8_band(g, &ro, &ri);
+    return (size_t)ri * dw8_wp(g) * 8 + (size_t)(g->OW + 8) * 8 + (size_t)g->kh * g->kw * 8 + 64;
+}
+
+/* Band row of input row ih (may be padding): 8 channels interleaved over padded columns [0, wp). */
+static void dw8_fill_row(const ot_dw_geom *g, const float *x, size_t xs, int nch, int ih, int wp, float *row) {
+    if (ih < 0 || ih >= g->H) {
+        memset(row, 0, (size_t)wp * 8 * sizeof(float));
+        return;
+    }
+    const int W = g->W, pl = g->pl;
+    /* padded column c holds input column c - pl */
+    int lo = pl < wp ? pl : wp, hi = pl + W < wp ? pl + W : wp;
+    if (lo > 0) memset(row, 0, (size_t)lo * 8 * sizeof(float));
+    if (hi < wp) memset(row + (size_t)(hi > lo ? hi : lo) * 8, 0, (size_t)(wp - (hi > lo ? hi : lo)) * 8 * sizeof(float));
+    const float *src[8];
+    for (int c = 0; c < 8; c++) src[c] = c < nch ? x + (size_t)c * xs + (size_t)ih * W : NULL;
+    int col = lo;
+    for (; col + 8 <= hi; col += 8) {
+        __m256 r[8];
+        for (int c = 0; c < 8; c++) r[c] = src[c] ? _mm256_loadu_ps(src[c] + (col - pl)) : _mm256_setzero_ps();
+        transpose8(r);
+        for (int j = 0; j < 8; j++) _mm256_storeu_ps(row + (size_t)(col + j) * 8, r[j]);
+    }
+    for (; col < hi; col++)
+        for (int c = 0; c < 8; c++) row[(size_t)col * 8 + c] = src[c] ? src[c][col - pl] : 0.0f;
+}
+
+void ot_dwconv8_f32_avx2(const ot_dw_geom *g, const float *x, size_t xs, const float *w, const float *bias, float *y,
+                         size_t ys, int nch, float *scratch) {
+    if (g->OH <= 0 || g->OW <= 0) return;
+    const int wp = dw8_wp(g), OW = g->OW, taps = g->kh * g->kw;
+    int rows_out, rows_in;
+    dw8_band(g, &rows_out, &rows_in);
+    float *band = scratch;
+    float *obuf = band + (size_t)rows_in * wp * 8;
+    float *wv = obuf + (size_t)(OW + 8) * 8;
+    /* weights interleaved per tap: wv[t][c] */
+    for (int t = 0; t < taps; t++)
+        for (int c = 0; c < 8; c++) wv[t * 8 + c] = c < nch ? w[(size_t)c * taps + t] : 0.0f;
+    float bb[8];
+    for (int c = 0; c < 8; c++) bb[c] = c < nch && bias ? bias[c] : 0.0f;
+    const __m256 vb = _mm256_loadu_ps(bb);
+    const int sx = g->sw * 8, dx = g->dw * 8;  /* float steps between output pixels / kernel columns */
+    for (int oh0 = 0; oh0 < g->OH; oh0 += rows_out) {
+        const int nr = g->OH - oh0 < rows_out ? g->OH - oh0 : rows_out;
+        const int ih0 = oh0 * g->sh - g->pt, nin = (nr - 1) * g->sh + (g->kh - 1) * g->dh + 1;
+        for (int i = 0; i < nin; i++) dw8_fill_row(g, x, xs, nch, ih0 + i, wp, band + (size_t)i * wp * 8);
+        for (int r = 0; r < nr; r++) {
+            const float *base = band + (size_t)r * g->sh * wp * 8;
+            int ow = 0;
+            for (; ow + 4 <= OW; ow += 4) {
+                __m256 a0 = vb, a1 = vb, a2 = vb, a3 = vb;
+                const float *p0 = base + (size_t)ow * sx;
+                for (int a = 0; a < g->kh; a++) {
+                    const float *pr = p0 + (size_t)a * g->dh * wp * 8;
+                    const float *wt = wv + (size_t)a * g->kw * 8;
+                    for (int b = 0; b < g->kw; b++) {
+                        const __m256 wk = _mm256_loadu_ps(wt + b * 8);
+                        const float *pb = pr + b * dx;
+                        a0 = _mm256_fmadd_ps(wk, _mm256_loadu_ps(pb), a0);
+                        a1 = _mm256_fmadd_ps(wk, _mm256_loadu_ps(pb + sx), a1);
+                        a2 = _mm256_fmadd_ps(wk, _mm256_loadu_ps(pb + 2 * sx), a2);
+                        a3 = _mm256_fmadd_ps(wk, _mm256_loadu_ps(pb + 3 * sx), a3);
+                    }
+                }
+                _mm256_storeu_ps(obuf + (size_t)ow * 8, a0);
+                _mm256_storeu_ps(obuf + (size_t)(ow + 1) * 8, a1);
+                _mm256_storeu_ps(obuf + (size_t)(ow + 2) * 8, a2);
+                _mm256_storeu_ps(obuf + (size_t)(ow + 3) * 8, a3);
+            }
+            for (; ow < OW; ow++) {
+                __m256 a0 = vb;
+                const float *p0 = base + (size_t)ow * sx;
+                for (int a = 0; a < g->kh; a++)
+                    for (int b = 0; b < g->kw; b++)
+                        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(wv + (size_t)(a * g->kw + b) * 8),
+                                             _mm256_loadu_ps(p0 + (size_t)a * g->dh * wp * 8 + b * dx), a0);
+                _mm256_storeu_ps(obuf + (size_t)ow * 8, a0);
+            }
+            /* back to planes */
+            const int oh = oh0 + r;
+            int o = 0;
+            for (; o + 8 <= OW; o += 8) {
+                __m256 v[8];
+                for (int j = 0; j < 8; j++) v[j] = _mm256_loadu_ps(obuf + (size_t)(o + j) * 8);
+                transpose8(v);
+                for (int c = 0; c < nch; c++) _mm256_storeu_ps(y + (size_t)c * ys + (size_t)oh * OW + o, v[c]);
+            }
+            for (; o < OW; o++)
+                for (int c = 0; c < nch; c++) y[(size_t)c * ys + (size_t)oh * OW + o] = obuf[(size_t)o * 8 + c];
+        }
     }
 }

@@ -68,15 +68,16 @@ static void pack_b_dense(const ot_gemm_f32_b *b, int k0, int kc, int n0, int nb,
     int full = nb / NR * NR;
     for (int kk = 0; kk < kc; kk++) {
         const float *src = b->b + (size_t)(k0 + kk) * b->ldb + n0;
-        for (int j = 0; j < full; j += NR) {
-            float *d = dst + (size_t)(j / NR) * kc * NR + (size_t)kk * NR;
-            memcpy(d, src + j, NR * sizeof(float));
+        float *d = dst + (size_t)kk * NR;
+        for (int j = 0; j < full; j += NR, d += (size_t)kc * NR) {
+            /* the rows are far apart, so the prefetchers miss them: ask for the next block's run */
+            __builtin_prefetch(src + j + NB, 0, 2);
+            for (int i = 0; i < NR; i++) d[i] = src[j + i];
         }
         if (full < nb) {
-            float *d = dst + (size_t)(full / NR) * kc * NR + (size_t)kk * NR;
             int rem = nb - full;
-            memcpy(d, src + full, (size_t)rem * sizeof(float));
-            memset(d + rem, 0, (size_t)(NR - rem) * sizeof(float));
+            for (int i = 0; i < rem; i++) d[i] = src[full + i];
+            for (int i = rem; i < NR; i++) d[i] = 0.0f;
         }
     }
 }
@@ -150,19 +151,141 @@ void ot_gemm_f32_kernel_scalar(int kc, const float *a, const float *b, float *c,
         }
 }
 
-static ot_gemm_f32_kernel_fn g_forced;
+void ot_gemm_f32_kernel_direct_scalar(int kc, const float *a, const float *b, const int *koff, float *c, int ldc,
+                                      int mr, bool first, bool last, const float *bias, float lo, float hi) {
+    float acc[MR][NR];
+    for (int r = 0; r < MR; r++)
+        for (int j = 0; j < NR; j++)
+            acc[r][j] = r >= mr ? 0.0f : first ? (bias ? bias[r] : 0.0f) : c[(size_t)r * ldc + j];
+    for (int k = 0; k < kc; k++) {
+        const float *bk = b + koff[k];
+        for (int r = 0; r < MR; r++)
+            for (int j = 0; j < NR; j++) acc[r][j] = fmaf(a[k * MR + r], bk[j], acc[r][j]);
+    }
+    for (int r = 0; r < mr; r++)
+        for (int j = 0; j < NR; j++) {
+            float v = acc[r][j];
+            if (last) v = v < lo ? lo : (v > hi ? hi : v);
+            c[(size_t)r * ldc + j] = v;
+        }
+}
 
-void ot_gemm_f32_force_kernel(ot_gemm_f32_kernel_fn fn) { g_forced = fn; }
+static bool g_force_scalar;
 
-ot_gemm_f32_kernel_fn ot_gemm_f32_kernel(void) {
-    if (g_forced) return g_forced;
+void ot_gemm_f32_force_scalar(bool on) { g_force_scalar = on; }
+
+static bool use_avx2(void) {
 #if defined(__x86_64__) || defined(__i386__)
-    if (ot_kernels_get()->isa >= OT_ISA_AVX2) return ot_gemm_f32_kernel_avx2;
+    return !g_force_scalar && ot_kernels_get()->isa >= OT_ISA_AVX2;
+#else
+    return false;
 #endif
-    return ot_gemm_f32_kernel_scalar;
+}
+
+/* ---- padded, phase-split images for direct convolution ---- */
+
+void ot_conv_pad_dims(const ot_conv_geom *g, ot_conv_pad *p) {
+    int rows = (g->out[1] - 1) * g->s[1] + (g->k[1] - 1) * g->d[1] + 1;
+    p->hp = rows > 0 ? rows : 1;
+    p->wq = g->out[2] + (g->k[2] - 1) * g->d[2] / g->s[2];
+    p->ch_stride = (size_t)p->hp * g->s[2] * p->wq;
+}
+
+void ot_conv_pad_f32(const ot_conv_geom *g, const ot_conv_pad *p, const float *image, float *dst) {
+    const int H = g->in[1], W = g->in[2], sw = g->s[2], pl = g->p[2], wq = p->wq;
+    for (int c = 0; c < g->channels; c++) {
+        const float *xc = image + (size_t)c * H * W;
+        float *dc = dst + (size_t)c * p->ch_stride;
+        for (int r = 0; r < p->hp; r++) {
+            int ih = r - g->p[1];
+            float *row = dc + (size_t)r * sw * wq;
+            if (ih < 0 || ih >= H) {
+                memset(row, 0, (size_t)sw * wq * sizeof *row);
+                continue;
+            }
+            const float *src = xc + (size_t)ih * W;
+            for (int ph = 0; ph < sw; ph++) {
+                float *d = row + (size_t)ph * wq;
+                /* element q is input column q*sw + ph - pl */
+                int qlo = 0, qhi = wq;
+                while (qlo < wq && qlo * sw + ph - pl < 0) d[qlo++] = 0.0f;
+                while (qhi > qlo && (qhi - 1) * sw + ph - pl >= W) d[--qhi] = 0.0f;
+                const float *s = src + (qlo * sw + ph - pl);
+                if (sw == 1)
+                    memcpy(d + qlo, s, (size_t)(qhi - qlo) * sizeof *d);
+                else
+                    for (int q = qlo; q < qhi; q++) d[q] = s[(size_t)(q - qlo) * sw];
+            }
+        }
+    }
+}
+
+void ot_conv_pad_direct(const ot_conv_geom *g, const ot_conv_pad *p, const float *dst, int *koff, ot_gemm_f32_b *b) {
+    const int sw = g->s[2], wq = p->wq;
+    int k = 0;
+    for (int c = 0; c < g->channels; c++)
+        for (int a = 0; a < g->k[1]; a++)
+            for (int e = 0; e < g->k[2]; e++) {
+                int t = e * g->d[2];
+                koff[k++] = (int)((size_t)c * p->ch_stride + (size_t)a * g->d[1] * sw * wq + (size_t)(t % sw) * wq +
+                                  (size_t)(t / sw));
+            }
+    memset(b, 0, sizeof *b);
+    b->koff = koff;
+    b->base = dst;
+    b->row_w = g->out[2];
+    b->row_stride = g->s[1] * sw * wq;
 }
 
 /* ---- driver ---- */
+
+/* B read in place: tiles of 16 columns inside one row; a narrower tile at a row's end is copied
+ * into a zero-padded panel and run through the packed kernel. */
+static void gemm_direct(const ot_gemm_f32_a *a, int m0, int m1, const ot_gemm_f32_b *b, int n0, int n1, float *c,
+                        int ldc, const float *bias, float lo, float hi, float *scratch, bool avx2) {
+    const int K = a->k;
+    const ot_gemm_f32_kernel_fn kp = avx2 ? ot_gemm_f32_kernel_avx2 : ot_gemm_f32_kernel_scalar;
+    const ot_gemm_f32_kernel_direct_fn kd = avx2 ? ot_gemm_f32_kernel_direct_avx2 : ot_gemm_f32_kernel_direct_scalar;
+    /* columns per pass: the C block (rows x columns) stays in L2 while K is swept */
+    int span = (64 * 1024) / (m1 - m0);
+    span = span < NR ? NR : span / NR * NR;
+    for (int c0 = n0; c0 < n1; c0 += span) {
+    const int c1 = n1 - c0 < span ? n1 : c0 + span;
+    for (int k0 = 0; k0 < K; k0 += KC) {
+        const int kc = K - k0 < KC ? K - k0 : KC;
+        const bool first = k0 == 0, last = k0 + kc >= K;
+        const int *koff = b->koff + k0;
+        for (int mb = m0; mb < m1; mb += MC) {
+            const int me = m1 - mb < MC ? m1 - mb : MC;
+            for (int n = c0; n < c1;) {
+                const int r = n / b->row_w, col = n % b->row_w;
+                int nr = b->row_w - col < NR ? b->row_w - col : NR;
+                if (c1 - n < nr) nr = c1 - n;
+                const float *bt = b->base + (size_t)r * b->row_stride + col;
+                if (nr < NR) {
+                    for (int kk = 0; kk < kc; kk++) {
+                        const float *src = bt + koff[kk];
+                        float *d = scratch + (size_t)kk * NR;
+                        for (int j = 0; j < nr; j++) d[j] = src[j];
+                        for (int j = nr; j < NR; j++) d[j] = 0.0f;
+                    }
+                }
+                for (int i = mb; i < mb + me; i += MR) {
+                    const int mr = mb + me - i < MR ? mb + me - i : MR;
+                    const float *ap = a->data + (size_t)(i / MR) * K * MR + (size_t)k0 * MR;
+                    float *ct = c + (size_t)i * ldc + n;
+                    const float *bi = bias ? bias + i : NULL;
+                    if (nr == NR)
+                        kd(kc, ap, bt, koff, ct, ldc, mr, first, last, bi, lo, hi);
+                    else
+                        kp(kc, ap, scratch, ct, ldc, mr, nr, first, last, bi, lo, hi);
+                }
+                n += nr;
+            }
+        }
+    }
+    }
+}
 
 void ot_gemm_f32(const ot_gemm_f32_a *a, int m0, int m1, const ot_gemm_f32_b *b, int n0, int n1, float *c, int ldc,
                  const float *bias, float lo, float hi, float *scratch) {
@@ -176,7 +299,12 @@ void ot_gemm_f32(const ot_gemm_f32_a *a, int m0, int m1, const ot_gemm_f32_b *b,
             }
         return;
     }
-    const ot_gemm_f32_kernel_fn kern = ot_gemm_f32_kernel();
+    const bool avx2 = use_avx2();
+    if (b->koff) {
+        gemm_direct(a, m0, m1, b, n0, n1, c, ldc, bias, lo, hi, scratch, avx2);
+        return;
+    }
+    const ot_gemm_f32_kernel_fn kern = avx2 ? ot_gemm_f32_kernel_avx2 : ot_gemm_f32_kernel_scalar;
     for (int n = n0; n < n1; n += NB) {
         const int nb = n1 - n < NB ? n1 - n : NB;
         for (int k0 = 0; k0 < K; k0 += KC) {

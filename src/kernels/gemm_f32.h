@@ -27,13 +27,22 @@ typedef struct ot_gemm_f32_a {
 bool ot_gemm_f32_pack_a(ot_gemm_f32_a *p, const float *a, int m, int k, int lda);
 void ot_gemm_f32_free_a(ot_gemm_f32_a *p);
 
-/* The B operand: dense (b, ldb) when conv is NULL, else the im2col matrix of one image (one group's
- * channels) under that geometry: row ((c*kD + a)*kH + b)*kW + e, column = output position. */
+/* The B operand (K x N), one of three kinds:
+ *  - direct (koff != NULL): B[k][n] = base[koff[k] + (n / row_w) * row_stride + n % row_w], read in
+ *    place without packing (1x1 convolution: koff[k] = k * H*W; k x k convolution over a padded,
+ *    stride-phase-split copy of the image, see ot_conv_pad_f32). Only elements of real columns are
+ *    read, so base needs no slack;
+ *  - dense (b, ldb), packed per block;
+ *  - im2col (conv, image): the column matrix of one image under that geometry (row
+ *    ((c*kD + a)*kH + b)*kW + e, column = output position), packed per block straight from the image. */
 typedef struct ot_gemm_f32_b {
     const float *b;
     int ldb;
     const ot_conv_geom *conv;
     const float *image;
+    const int *koff;
+    const float *base;
+    int row_w, row_stride;
 } ot_gemm_f32_b;
 
 /* Floats of scratch one call needs. */
@@ -52,8 +61,28 @@ void ot_gemm_f32_kernel_scalar(int kc, const float *a, const float *b, float *c,
                                bool last, const float *bias, float lo, float hi);
 void ot_gemm_f32_kernel_avx2(int kc, const float *a, const float *b, float *c, int ldc, int mr, int nr, bool first,
                              bool last, const float *bias, float lo, float hi);
-/* The kernel in use (AVX2 when the CPU has it, unless OCTET_ISA=scalar); tests may force one. */
-ot_gemm_f32_kernel_fn ot_gemm_f32_kernel(void);
-void ot_gemm_f32_force_kernel(ot_gemm_f32_kernel_fn fn);  /* NULL = automatic */
+/* Same over an unpacked full-width B tile: row k is b + koff[k], 16 floats. */
+typedef void (*ot_gemm_f32_kernel_direct_fn)(int kc, const float *a, const float *b, const int *koff, float *c, int ldc,
+                                             int mr, bool first, bool last, const float *bias, float lo, float hi);
+void ot_gemm_f32_kernel_direct_scalar(int kc, const float *a, const float *b, const int *koff, float *c, int ldc,
+                                      int mr, bool first, bool last, const float *bias, float lo, float hi);
+void ot_gemm_f32_kernel_direct_avx2(int kc, const float *a, const float *b, const int *koff, float *c, int ldc, int mr,
+                                    bool first, bool last, const float *bias, float lo, float hi);
+/* AVX2 kernels are used when the CPU has them (unless OCTET_ISA=scalar); tests can force the
+ * scalar twins (not thread-safe: set it before running). */
+void ot_gemm_f32_force_scalar(bool on);
+
+/* Direct B for a k x k convolution (1-D/2-D): a zero-padded copy of one image whose rows are split
+ * into stride phases. Geometry comes from g (leading extent in[0] must be 1). */
+typedef struct ot_conv_pad {
+    int hp, wq;          /* padded rows, floats per phase row */
+    size_t ch_stride;    /* floats per channel */
+} ot_conv_pad;
+void ot_conv_pad_dims(const ot_conv_geom *g, ot_conv_pad *p);
+/* dst holds g->channels * p->ch_stride floats; fills it from image. */
+void ot_conv_pad_f32(const ot_conv_geom *g, const ot_conv_pad *p, const float *image, float *dst);
+/* koff[k] for every row of the im2col matrix (g->channels * kH * kW entries), and the direct-B
+ * description over dst. */
+void ot_conv_pad_direct(const ot_conv_geom *g, const ot_conv_pad *p, const float *dst, int *koff, ot_gemm_f32_b *b);
 
 #endif

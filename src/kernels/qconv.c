@@ -7,12 +7,13 @@
 #include <string.h>
 
 #include "kernels/dwconv_s8.h"
-#include "kernels/strided_copy.h"
 #include "util/mem.h"
 #include "util/status.h"
 
 /* Bytes of im2col tile one thread fills before handing it to the qgemm (about half of L2). */
 #define QCONV_COL_BUDGET (192 * 1024)
+/* Channels per depthwise block for NCHW data. */
+#define QCONV_DW_BLOCK 32
 
 struct ot_qconv {
     ot_qconv_desc d;            /* pointer members cleared; the copies live below */
@@ -20,7 +21,8 @@ struct ot_qconv {
     int kk[3];                  /* kernel extents as 3-D (leading 1s) */
     float *scale;               /* [M] (U8/S8) */
     ot_qgemm_packed **pb;       /* [G], GEMM path */
-    ot_dwconv_packed *dw;       /* depthwise path */
+    ot_dwconv_packed **dw;      /* depthwise path: [n_dw] packs of channel blocks (NCHW) or one (NHWC) */
+    int n_dw, dw_block;         /* packs, channels per pack */
 };
 
 static int type_lo(bool sgn) { return sgn ? -128 : 0; }
@@ -33,7 +35,9 @@ void ot_qconv_free(ot_qconv *q) {
     if (q->pb)
         for (int g = 0; g < q->d.G; g++) ot_qgemm_packed_free(q->pb[g]);
     free(q->pb);
-    ot_dwconv_s8_free(q->dw);
+    if (q->dw)
+        for (int b = 0; b < q->n_dw; b++) ot_dwconv_s8_free(q->dw[b]);
+    free(q->dw);
     free(q->scale);
     free(q);
 }
@@ -105,25 +109,33 @@ octet_status ot_qconv_create(ot_qconv **out, const ot_qconv_desc *d, ot_isa isa)
     }
 
     if (is_depthwise(d)) {
-        ot_dwconv_params p = {0};
-        p.C = d->C;
-        p.kh = d->nsp == 2 ? d->k[0] : 1;
-        p.kw = d->k[d->nsp - 1];
-        p.w = d->w;
-        p.w_signed = d->w_signed;
-        p.w_ckk = true;            /* ONNX [C][1][kh][kw] */
-        p.zw = d->zw;
-        p.zw_count = d->zw_count;
-        p.bias = d->bias;
-        p.zx = d->zx;
-        p.x_signed = d->x_signed;
-        p.scale = q->scale;
-        p.scale_count = d->M;
-        p.zy = d->zy;
-        p.lo = d->lo;
-        p.hi = d->hi;
-        p.y_signed = d->out_type == OT_QGEMM_OUT_S8;
-        st = ot_dwconv_s8_pack_isa(&q->dw, &p, isa);
+        /* NCHW: blocks of channels, so each block's layout change stays in cache (see the run) */
+        q->dw_block = d->channels_last ? d->C : QCONV_DW_BLOCK;
+        q->n_dw = (d->C + q->dw_block - 1) / q->dw_block;
+        q->dw = ot_calloc((size_t)q->n_dw, sizeof *q->dw);
+        if (!q->dw) goto nomem;
+        for (int b = 0; b < q->n_dw && st == OCTET_OK; b++) {
+            int c0 = b * q->dw_block, cn = d->C - c0 < q->dw_block ? d->C - c0 : q->dw_block;
+            ot_dwconv_params p = {0};
+            p.C = cn;
+            p.kh = d->nsp == 2 ? d->k[0] : 1;
+            p.kw = d->k[d->nsp - 1];
+            p.w = (const uint8_t *)d->w + (size_t)c0 * (size_t)q->T;
+            p.w_signed = d->w_signed;
+            p.w_ckk = true;            /* ONNX [C][1][kh][kw] */
+            p.zw = d->zw ? (d->zw_count == 1 ? d->zw : d->zw + c0) : NULL;
+            p.zw_count = d->zw ? (d->zw_count == 1 ? 1 : cn) : 0;
+            p.bias = d->bias ? d->bias + c0 : NULL;
+            p.zx = d->zx;
+            p.x_signed = d->x_signed;
+            p.scale = q->scale + c0;
+            p.scale_count = cn;
+            p.zy = d->zy;
+            p.lo = d->lo;
+            p.hi = d->hi;
+            p.y_signed = d->out_type == OT_QGEMM_OUT_S8;
+            st = ot_dwconv_s8_pack_isa(&q->dw[b], &p, isa);
+        }
         if (st != OCTET_OK) goto fail;
         *out = q;
         return OCTET_OK;
@@ -199,73 +211,211 @@ static octet_status to_run_geom(const ot_qconv *q, const ot_qconv_geom *g, run_g
     return OCTET_OK;
 }
 
-/* Rows [p0, p1) of the im2col matrix of group g: row = output pixel, K = T*Cg bytes, taps outer. */
+/* Small copies are common (a few channels per tap): overlapping fixed-size moves instead of a
+ * memcpy call for them. */
+static inline void copy_bytes(uint8_t *dst, const uint8_t *src, size_t n) {
+    if (n >= 16) {
+        if (n > 64) {
+            memcpy(dst, src, n);
+            return;
+        }
+        size_t i = 0;
+        for (; i + 16 <= n; i += 16) memcpy(dst + i, src + i, 16);
+        if (i < n) memcpy(dst + n - 16, src + n - 16, 16);
+    } else if (n >= 8) {
+        memcpy(dst, src, 8);
+        memcpy(dst + n - 8, src + n - 8, 8);
+    } else if (n >= 4) {
+        memcpy(dst, src, 4);
+        memcpy(dst + n - 4, src + n - 4, 4);
+    } else {
+        for (size_t i = 0; i < n; i++) dst[i] = src[i];
+    }
+}
+
+static inline void fill_bytes(uint8_t *dst, uint8_t v, size_t n) {
+    if (n > 32) {
+        memset(dst, v, n);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) dst[i] = v;
+}
+
+/* Rows [p0, p1) of the im2col matrix of group g: row = output pixel, K = T*Cg bytes, taps outer.
+ * With dilation 1 along W and a group spanning all channels, the kw taps of a kernel row are one
+ * contiguous run of kw*C bytes of the image, copied at once when it lies inside the image. */
 static void im2col_nhwc(const ot_qconv *q, const run_geom *r, const uint8_t *x, int g, int p0, int p1, uint8_t *col) {
-    const int C = q->d.C, Cg = q->Cg, K = q->K;
+    const int C = q->d.C, Cg = q->Cg, K = q->K, kw = q->kk[2];
     const uint8_t zx = (uint8_t)q->d.zx;
     const size_t cg = (size_t)Cg;
-    const int OW = r->out[2], OH = r->out[1];
+    const int OW = r->out[2], OH = r->out[1], W = r->in[2];
+    const bool run_ok = r->d[2] == 1 && Cg == C;
     for (int p = p0; p < p1; p++) {
         int o2 = p % OW, rest = p / OW, o1 = rest % OH, o0 = rest / OH;
         uint8_t *dst = col + (size_t)(p - p0) * (size_t)K;
+        int iw0 = o2 * r->s[2] - r->p[2];
+        bool row_inside = run_ok && iw0 >= 0 && iw0 + kw <= W;
         for (int a0 = 0; a0 < q->kk[0]; a0++) {
             int i0 = o0 * r->s[0] - r->p[0] + a0 * r->d[0];
             bool in0 = i0 >= 0 && i0 < r->in[0];
             for (int a1 = 0; a1 < q->kk[1]; a1++) {
                 int i1 = o1 * r->s[1] - r->p[1] + a1 * r->d[1];
-                bool in01 = in0 && i1 >= 0 && i1 < r->in[1];
-                size_t rowbase = in01 ? ((size_t)i0 * r->in[1] + (size_t)i1) * (size_t)r->in[2] : 0;
-                for (int a2 = 0; a2 < q->kk[2]; a2++, dst += cg) {
-                    int i2 = o2 * r->s[2] - r->p[2] + a2 * r->d[2];
-                    if (in01 && i2 >= 0 && i2 < r->in[2])
-                        memcpy(dst, x + (rowbase + (size_t)i2) * (size_t)C + (size_t)g * cg, cg);
+                if (!in0 || i1 < 0 || i1 >= r->in[1]) {
+                    fill_bytes(dst, zx, (size_t)kw * cg);
+                    dst += (size_t)kw * cg;
+                    continue;
+                }
+                const uint8_t *xrow = x + ((size_t)i0 * r->in[1] + (size_t)i1) * (size_t)W * (size_t)C + (size_t)g * cg;
+                if (row_inside) {
+                    copy_bytes(dst, xrow + (size_t)iw0 * (size_t)C, (size_t)kw * cg);
+                    dst += (size_t)kw * cg;
+                    continue;
+                }
+                for (int a2 = 0; a2 < kw; a2++, dst += cg) {
+                    int i2 = iw0 + a2 * r->d[2];
+                    if (i2 >= 0 && i2 < W)
+                        copy_bytes(dst, xrow + (size_t)i2 * (size_t)C, cg);
                     else
-                        memset(dst, zx, cg);
+                        fill_bytes(dst, zx, cg);
                 }
             }
         }
     }
 }
 
-static ot_qgemm_out gemm_out(const ot_qconv *q, int g, void *yh, int esz) {
-    ot_qgemm_out o = {0};
-    o.type = q->d.out_type;
-    o.c = (char *)yh + (size_t)g * q->Mg * esz;
-    o.ldc = q->d.M;
-    o.scale = q->scale ? q->scale + (size_t)g * q->Mg : NULL;
-    o.scale_per_col = true;
-    o.zp = q->d.zy;
-    o.lo = q->d.lo;
-    o.hi = q->d.hi;
-    return o;
+/* ---- layout changes: [rows][cols] -> [cols][rows] ----
+ * 16x16 byte tiles (4x4 for int32) with SSE2 unpacks: each round of unpacklo/hi(a[i], a[i+n/2])
+ * rotates the (row, column) index bits by one, so log2(n) rounds transpose the tile. */
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+static void tr_u8_16x16(uint8_t *dst, size_t ld_dst, const uint8_t *src, size_t ld_src) {
+    __m128i a[16], t[16];
+    for (int i = 0; i < 16; i++) a[i] = _mm_loadu_si128((const __m128i *)(src + (size_t)i * ld_src));
+    for (int round = 0; round < 4; round++) {
+        for (int i = 0; i < 8; i++) {
+            t[2 * i] = _mm_unpacklo_epi8(a[i], a[i + 8]);
+            t[2 * i + 1] = _mm_unpackhi_epi8(a[i], a[i + 8]);
+        }
+        for (int i = 0; i < 16; i++) a[i] = t[i];
+    }
+    for (int i = 0; i < 16; i++) _mm_storeu_si128((__m128i *)(dst + (size_t)i * ld_dst), a[i]);
 }
 
-/* One channels-last image (or N images when rows_images > 1 in the pointwise case). */
-static octet_status gemm_image(const ot_qconv *q, const run_geom *r, const uint8_t *xh, void *yh, int images,
-                               int threads) {
-    const int esz = ot_qconv_out_elem(q), G = q->d.G, K = q->K;
-    bool pointwise = q->T == 1 && q->d.C > 0;
-    for (int i = 0; i < 3; i++)
-        if (r->s[i] != 1 || r->p[i] != 0 || r->in[i] != r->out[i]) pointwise = false;
-    if (pointwise) {
-        int rows = (int)r->S_out * images;
-        for (int g = 0; g < G; g++) {
-            ot_qgemm_out o = gemm_out(q, g, yh, esz);
-            OT_TRY(ot_qgemm(q->pb[g], rows, xh + (size_t)g * q->Cg, q->d.C, q->d.zx, q->d.x_signed, &o, threads));
+static void tr_u32_4x4(uint32_t *dst, size_t ld_dst, const uint32_t *src, size_t ld_src) {
+    __m128i a[4], t[4];
+    for (int i = 0; i < 4; i++) a[i] = _mm_loadu_si128((const __m128i *)(src + (size_t)i * ld_src));
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 2; i++) {
+            t[2 * i] = _mm_unpacklo_epi32(a[i], a[i + 2]);
+            t[2 * i + 1] = _mm_unpackhi_epi32(a[i], a[i + 2]);
         }
-        return OCTET_OK;
+        for (int i = 0; i < 4; i++) a[i] = t[i];
     }
-    /* Tiles of P output pixels; enough work items to keep every thread busy. */
-    const int S = (int)r->S_out, lda = K > 0 ? K : 1;
-    int P = QCONV_COL_BUDGET / lda;
-    if (P < 8) P = 8;
-    if (P > S) P = S;
+    for (int i = 0; i < 4; i++) _mm_storeu_si128((__m128i *)(dst + (size_t)i * ld_dst), a[i]);
+}
+#endif
+
+/* dst[c * ld_dst + r] = src[r * ld_src + c] for r < rows, c < cols; esz 1 or 4. */
+static void transpose_block(void *dst, size_t ld_dst, const void *src, size_t ld_src, size_t rows, size_t cols,
+                            size_t esz) {
+    if (esz == 1 && rows <= 4) {   /* few channels (a network's first layer): interleave planes */
+        uint8_t *d = dst;
+        const uint8_t *s0 = src, *s1 = s0 + ld_src, *s2 = s1 + ld_src, *s3 = s2 + ld_src;
+        switch (rows) {
+        case 1: for (size_t c = 0; c < cols; c++) d[c * ld_dst] = s0[c]; break;
+        case 2: for (size_t c = 0; c < cols; c++) d[c * ld_dst] = s0[c], d[c * ld_dst + 1] = s1[c]; break;
+        case 3:
+            for (size_t c = 0; c < cols; c++) d[c * ld_dst] = s0[c], d[c * ld_dst + 1] = s1[c], d[c * ld_dst + 2] = s2[c];
+            break;
+        case 4:
+            for (size_t c = 0; c < cols; c++)
+                d[c * ld_dst] = s0[c], d[c * ld_dst + 1] = s1[c], d[c * ld_dst + 2] = s2[c], d[c * ld_dst + 3] = s3[c];
+            break;
+        default: break;
+        }
+        return;
+    }
+    size_t rt = 0, ct = 0;
+#if defined(__SSE2__)
+    const size_t tile = esz == 1 ? 16 : 4;
+    rt = rows / tile * tile;
+    ct = cols / tile * tile;
+    for (size_t r = 0; r < rt; r += tile)
+        for (size_t c = 0; c < ct; c += tile) {
+            if (esz == 1)
+                tr_u8_16x16((uint8_t *)dst + c * ld_dst + r, ld_dst, (const uint8_t *)src + r * ld_src + c, ld_src);
+            else
+                tr_u32_4x4((uint32_t *)dst + c * ld_dst + r, ld_dst, (const uint32_t *)src + r * ld_src + c, ld_src);
+        }
+#endif
+    /* edges: the columns right of the tiles for the tiled rows, then the remaining rows */
+    if (esz == 1) {
+        uint8_t *d = dst;
+        const uint8_t *sp = src;
+        for (size_t c = ct; c < cols; c++)
+            for (size_t r = 0; r < rt; r++) d[c * ld_dst + r] = sp[r * ld_src + c];
+        for (size_t r = rt; r < rows; r++)
+            for (size_t c = 0; c < cols; c++) d[c * ld_dst + r] = sp[r * ld_src + c];
+    } else {
+        uint32_t *d = dst;
+        const uint32_t *sp = src;
+        for (size_t c = ct; c < cols; c++)
+            for (size_t r = 0; r < rt; r++) d[c * ld_dst + r] = sp[r * ld_src + c];
+        for (size_t r = rt; r < rows; r++)
+            for (size_t c = 0; c < cols; c++) d[c * ld_dst + r] = sp[r * ld_src + c];
+    }
+}
+
+/* Contiguous [rows][cols] -> [cols][rows]; blocks of columns (of dst rows) spread over threads. */
+static void transpose(void *dst, const void *src, size_t rows, size_t cols, size_t esz, int threads) {
+    const size_t blk = 256;
+    size_t nblk = (cols + blk - 1) / blk;
+    if (rows * cols * esz < (size_t)256 * 1024 || nblk < 2) threads = 1;
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+    for (size_t b = 0; b < nblk; b++) {
+        size_t c0 = b * blk, c1 = c0 + blk < cols ? c0 + blk : cols;
+        transpose_block((char *)dst + c0 * rows * esz, rows, (const char *)src + c0 * esz, cols, rows, c1 - c0, esz);
+    }
+}
+
+/* ---- GEMM path ---- */
+
+typedef struct gemm_job {
+    const uint8_t *xh;     /* channels-last input, `images` images */
+    void *y;               /* output: [images*S][M], or one image [M][S] when y_nchw */
+    bool y_nchw;
+    int images;            /* > 1 only for pointwise channels-last */
+    bool pointwise;        /* 1x1, stride 1, no padding: the image itself is the GEMM's A */
+} gemm_job;
+
+static bool is_pointwise(const ot_qconv *q, const run_geom *r) {
+    bool pw = q->T == 1 && q->d.C > 0;
+    for (int i = 0; i < 3; i++)
+        if (r->s[i] != 1 || r->p[i] != 0 || r->in[i] != r->out[i]) pw = false;
+    return pw;
+}
+
+/* The GEMM over tiles of P output pixels per group; each tile's result goes straight to y (NHWC) or
+ * through a small buffer transposed into y (NCHW), while it is still in cache. */
+static octet_status gemm_run(const ot_qconv *q, const run_geom *r, const gemm_job *j, int threads) {
+    const int esz = ot_qconv_out_elem(q), G = q->d.G, M = q->d.M, Mg = q->Mg;
+    const int S = (int)r->S_out * j->images;
+    const int lda = j->pointwise ? q->d.C : (q->K > 0 ? q->K : 1);
+    /* P: the im2col tile (or the A rows read, for pointwise) and the output tile stay within L2 */
+    int big = lda > Mg * esz ? lda : Mg * esz;
+    int P = QCONV_COL_BUDGET / (big > 0 ? big : 1);
+    if (P < 16) P = 16;
+    P = (P + 15) / 16 * 16;
     if (threads > 1) {
         int want = (2 * threads + G - 1) / G;  /* tiles per group */
         int pmax = (S + want - 1) / want;
-        if (pmax < 8) pmax = 8;
+        pmax = (pmax + 15) / 16 * 16;
+        if (pmax < 16) pmax = 16;
         if (P > pmax) P = pmax;
     }
+    if (P > S) P = S;
     if (P < 1) P = 1;
     const int ntiles = (S + P - 1) / P, items = G * ntiles;
     int outer = threads > 1 && items >= threads ? threads : 1;
@@ -273,17 +423,42 @@ static octet_status gemm_image(const ot_qconv *q, const run_geom *r, const uint8
     octet_status fail = OCTET_OK;
 #pragma omp parallel num_threads(outer) if (outer > 1)
     {
-        uint8_t *col = ot_aligned_alloc((size_t)P * (size_t)lda);
-        octet_status mine = col ? OCTET_OK : ot_err(OCTET_ERR_NOMEM, "qconv: out of memory for im2col");
+        uint8_t *col = j->pointwise ? NULL : ot_aligned_alloc((size_t)P * (size_t)lda);
+        void *tbuf = j->y_nchw ? ot_aligned_alloc((size_t)P * (size_t)Mg * (size_t)esz) : NULL;
+        octet_status mine = OCTET_OK;
+        if ((!j->pointwise && !col) || (j->y_nchw && !tbuf)) mine = OCTET_ERR_NOMEM;
 #pragma omp for schedule(dynamic, 1)
         for (int it = 0; it < items; it++) {
             if (mine != OCTET_OK) continue;
             int g = it / ntiles, p0 = (it % ntiles) * P, p1 = p0 + P < S ? p0 + P : S;
-            im2col_nhwc(q, r, xh, g, p0, p1, col);
-            ot_qgemm_out o = gemm_out(q, g, (char *)yh + (size_t)p0 * q->d.M * esz, esz);
-            mine = ot_qgemm(q->pb[g], p1 - p0, col, lda, q->d.zx, q->d.x_signed, &o, inner);
+            const uint8_t *a;
+            if (j->pointwise) {
+                a = j->xh + (size_t)p0 * (size_t)q->d.C + (size_t)g * (size_t)q->Cg;
+            } else {
+                im2col_nhwc(q, r, j->xh, g, p0, p1, col);
+                a = col;
+            }
+            ot_qgemm_out o = {0};
+            o.type = q->d.out_type;
+            if (j->y_nchw) {
+                o.c = tbuf;
+                o.ldc = Mg;
+            } else {
+                o.c = (char *)j->y + ((size_t)p0 * (size_t)M + (size_t)g * (size_t)Mg) * (size_t)esz;
+                o.ldc = M;
+            }
+            o.scale = q->scale ? q->scale + (size_t)g * Mg : NULL;
+            o.scale_per_col = true;
+            o.zp = q->d.zy;
+            o.lo = q->d.lo;
+            o.hi = q->d.hi;
+            mine = ot_qgemm(q->pb[g], p1 - p0, a, lda, q->d.zx, q->d.x_signed, &o, inner);
+            if (mine == OCTET_OK && j->y_nchw)
+                transpose_block((char *)j->y + ((size_t)g * Mg * (size_t)S + (size_t)p0) * (size_t)esz, (size_t)S,
+                                tbuf, (size_t)Mg, (size_t)(p1 - p0), (size_t)Mg, (size_t)esz);
         }
         ot_aligned_free(col);
+        ot_aligned_free(tbuf);
         if (mine != OCTET_OK) {
 #pragma omp critical(ot_qconv_fail)
             fail = mine;
@@ -293,11 +468,40 @@ static octet_status gemm_image(const ot_qconv *q, const run_geom *r, const uint8
     return OCTET_OK;
 }
 
-/* [rows][cols] -> [cols][rows], elements of esz bytes. */
-static void transpose(void *dst, const void *src, size_t rows, size_t cols, size_t esz, int threads) {
-    int64_t dims[2] = {(int64_t)cols, (int64_t)rows};
-    int64_t ds[2] = {(int64_t)rows, 1}, ss[2] = {1, (int64_t)cols};
-    ot_strided_copy(dst, ds, src, ss, 2, dims, esz, threads);
+/* Depthwise on NCHW data: per (image, channel block), transpose the block's planes to
+ * channels-last, run the depthwise kernel, transpose the result back; blocks run in parallel. */
+static octet_status dw_nchw(const ot_qconv *q, const run_geom *r, int N, const void *x, void *y, int threads) {
+    const int C = q->d.C, Cb = q->dw_block;
+    const size_t S_in = r->S_in, S_out = r->S_out;
+    const int items = N * q->n_dw;
+    int outer = threads > 1 && items >= threads ? threads : 1;
+    int inner = outer > 1 ? 1 : threads;
+    octet_status fail = OCTET_OK;
+#pragma omp parallel num_threads(outer) if (outer > 1)
+    {
+        uint8_t *xb = ot_aligned_alloc(S_in * (size_t)Cb + 1), *yb = ot_aligned_alloc(S_out * (size_t)Cb + 1);
+        octet_status mine = xb && yb ? OCTET_OK : OCTET_ERR_NOMEM;
+#pragma omp for schedule(dynamic, 1)
+        for (int it = 0; it < items; it++) {
+            if (mine != OCTET_OK) continue;
+            int n = it / q->n_dw, b = it % q->n_dw, c0 = b * Cb, cn = C - c0 < Cb ? C - c0 : Cb;
+            const uint8_t *xs = (const uint8_t *)x + ((size_t)n * C + (size_t)c0) * S_in;
+            uint8_t *ys = (uint8_t *)y + ((size_t)n * C + (size_t)c0) * S_out;
+            transpose_block(xb, (size_t)cn, xs, S_in, (size_t)cn, S_in, 1);
+            ot_dwconv_geom dg = {1, r->in[1], r->in[2], r->out[1], r->out[2], r->s[1], r->s[2], r->p[1], r->p[2],
+                                 r->d[1], r->d[2]};
+            mine = ot_dwconv_s8_run(q->dw[b], &dg, xb, yb, inner);
+            if (mine == OCTET_OK) transpose_block(ys, S_out, yb, (size_t)cn, S_out, (size_t)cn, 1);
+        }
+        ot_aligned_free(xb);
+        ot_aligned_free(yb);
+        if (mine != OCTET_OK) {
+#pragma omp critical(ot_qconv_fail)
+            fail = mine;
+        }
+    }
+    if (fail != OCTET_OK) return ot_err(fail, "qconv: depthwise convolution failed (out of memory?)");
+    return OCTET_OK;
 }
 
 octet_status ot_qconv_run(const ot_qconv *q, const ot_qconv_geom *g, const void *x, void *y, int threads) {
@@ -310,49 +514,36 @@ octet_status ot_qconv_run(const ot_qconv *q, const ot_qconv_geom *g, const void 
     if (g->N == 0 || out_img == 0) return OCTET_OK;
     if ((in_img && !x) || !y) return ot_err(OCTET_ERR_INVALID_ARG, "qconv: NULL tensor");
     const bool cl = q->d.channels_last;
-    uint8_t *xbuf = NULL, *ybuf = NULL;
-    if (!cl) {
-        xbuf = ot_aligned_alloc(in_img ? in_img : 1);
-        ybuf = ot_aligned_alloc(out_img);
-        if (!xbuf || !ybuf) {
-            ot_aligned_free(xbuf);
-            ot_aligned_free(ybuf);
-            return ot_err(OCTET_ERR_NOMEM, "qconv: out of memory for layout buffers");
-        }
-    }
-    octet_status st = OCTET_OK;
-    int n_step = 1;
-    if (cl && !q->dw) n_step = g->N;   /* pointwise runs all images as one GEMM; others loop below */
-    for (int n = 0; n < g->N && st == OCTET_OK; n += n_step) {
-        const uint8_t *xn = (const uint8_t *)x + (size_t)n * in_img;
-        uint8_t *yn = (uint8_t *)y + (size_t)n * out_img;
-        const uint8_t *xh = xn;
-        uint8_t *yh = yn;
-        if (!cl) {
-            transpose(xbuf, xn, (size_t)C, r.S_in, 1, threads);
-            xh = xbuf;
-            yh = ybuf;
-        }
+    const bool pw = !q->dw && is_pointwise(q, &r);
+
+    if (cl) {   /* channels-last: no layout changes */
         if (q->dw) {
-            ot_dwconv_geom dg = {1, r.in[1], r.in[2], r.out[1], r.out[2], r.s[1], r.s[2], r.p[1], r.p[2], r.d[1], r.d[2]};
-            st = ot_dwconv_s8_run(q->dw, &dg, xh, yh, threads);
-        } else if (n_step > 1) {
-            /* channels-last: pointwise takes every image at once, others image by image */
-            bool pointwise = q->T == 1 && C > 0;
-            for (int i = 0; i < 3; i++)
-                if (r.s[i] != 1 || r.p[i] != 0 || r.in[i] != r.out[i]) pointwise = false;
-            if (pointwise) {
-                st = gemm_image(q, &r, xh, yh, g->N, threads);
-            } else {
-                for (int i = 0; i < g->N && st == OCTET_OK; i++)
-                    st = gemm_image(q, &r, xh + (size_t)i * in_img, yh + (size_t)i * out_img, 1, threads);
-            }
-        } else {
-            st = gemm_image(q, &r, xh, yh, 1, threads);
+            ot_dwconv_geom dg = {g->N, r.in[1], r.in[2], r.out[1], r.out[2], r.s[1], r.s[2], r.p[1], r.p[2], r.d[1],
+                                 r.d[2]};
+            return ot_dwconv_s8_run(q->dw[0], &dg, x, y, threads);
         }
-        if (st == OCTET_OK && !cl) transpose(yn, ybuf, r.S_out, (size_t)M, (size_t)esz, threads);
+        if (pw) {
+            gemm_job j = {x, y, false, g->N, true};
+            return gemm_run(q, &r, &j, threads);
+        }
+        for (int n = 0; n < g->N; n++) {
+            gemm_job j = {(const uint8_t *)x + (size_t)n * in_img, (char *)y + (size_t)n * out_img, false, 1, false};
+            OT_TRY(gemm_run(q, &r, &j, threads));
+        }
+        return OCTET_OK;
+    }
+
+    if (q->dw) return dw_nchw(q, &r, g->N, x, y, threads);
+
+    /* NCHW GEMM path: each image is transposed to channels-last first */
+    uint8_t *xbuf = ot_aligned_alloc(in_img ? in_img : 1);
+    if (!xbuf) return ot_err(OCTET_ERR_NOMEM, "qconv: out of memory for the layout buffer");
+    octet_status st = OCTET_OK;
+    for (int n = 0; n < g->N && st == OCTET_OK; n++) {
+        transpose(xbuf, (const uint8_t *)x + (size_t)n * in_img, (size_t)C, r.S_in, 1, threads);
+        gemm_job j = {xbuf, (uint8_t *)y + (size_t)n * out_img, true, 1, pw};
+        st = gemm_run(q, &r, &j, threads);
     }
     ot_aligned_free(xbuf);
-    ot_aligned_free(ybuf);
     return st;
 }

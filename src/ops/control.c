@@ -159,8 +159,8 @@ static octet_status loop_run(ot_kernel *k, const octet_tensor *const *in, int n_
     if (body_in < 0) return ot_node_err(k, OCTET_ERR_PARSE, "has no body");
     if (n_scan < 0 || body_in != n_carried + 2 || body_out != 1 + n_out)
         return ot_node_err(k, OCTET_ERR_SHAPE,
-                           "body takes %d inputs and gives %d outputs; the node has %d loop-carried values and %d outputs "
-                           "(expected %d and %d)",
+                           "body takes %d inputs and gives %d outputs; the node has %d loop-carried values and %d "
+                           "outputs (expected %d and %d)",
                            body_in, body_out, n_carried, n_out, n_carried + 2, n_out + 1);
     const ot_graph *body = graph_attr(k, "body");
 
@@ -284,8 +284,9 @@ static octet_status scan_run(ot_kernel *k, const octet_tensor *const *in, int n_
     size_t n_od = ot_node_attr_ints(n, "scan_output_directions", &out_dirs);
     if ((n_ia && n_ia != (size_t)n_scan_in) || (n_id && n_id != (size_t)n_scan_in) ||
         (n_oa && n_oa != (size_t)n_scan_out) || (n_od && n_od != (size_t)n_scan_out))
-        return ot_node_err(k, OCTET_ERR_PARSE, "scan axes/directions lists do not match %d scan inputs, %d scan outputs",
-                           n_scan_in, n_scan_out);
+        return ot_node_err(k, OCTET_ERR_PARSE,
+                           "scan axes/directions lists do not match %d scan inputs, %d scan outputs", n_scan_in,
+                           n_scan_out);
 
     /* sequence length from the scan inputs */
     int axis_in[64];

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/cpu.h"
 #include "kernels/dwconv_f32.h"
 #include "kernels/gemm_f32.h"
 #include "kernels/im2col.h"
@@ -437,9 +438,13 @@ static octet_status conv_depthwise(const run_ctx *r) {
     g.pl = (int)s->pb[w];
     const int64_t M = s->M, mult = s->M / s->G, planes = s->N * M;
     const size_t in_plane = (size_t)g.H * g.W, out_plane = (size_t)g.OH * g.OW, ktaps = (size_t)g.kh * g.kw;
-    const size_t scratch_n = ot_dwconv_f32_scratch(&g);
+    /* One input channel per output channel and AVX2: 8 channels per call, in the vector lanes. */
+    /* (very wide stride-1 planes are as fast per plane, without the interleaving) */
+    const bool blocked = mult == 1 && ot_kernels_get()->isa >= OT_ISA_AVX2 && !(g.sw == 1 && g.OW >= 200);
+    const int64_t cblocks = (M + 7) / 8, items = blocked ? s->N * cblocks : planes;
+    const size_t scratch_n = blocked ? ot_dwconv8_f32_scratch(&g) : ot_dwconv_f32_scratch(&g);
     int threads = r->threads;
-    if (threads > planes) threads = (int)(planes > 0 ? planes : 1);
+    if (threads > items) threads = (int)(items > 0 ? items : 1);
     if ((double)planes * out_plane * ktaps < 32768.0) threads = 1;
     int failed = 0;
 #pragma omp parallel num_threads(threads) if (threads > 1)
@@ -450,9 +455,20 @@ static octet_status conv_depthwise(const run_ctx *r) {
             failed = 1;
         }
 #pragma omp for schedule(static)
-        for (int64_t p = 0; p < planes; p++) {
+        for (int64_t it = 0; it < items; it++) {
             if (!scratch) continue;
-            int64_t n = p / M, m = p % M;
+            if (blocked) {
+                const int64_t n = it / cblocks, c0 = (it % cblocks) * 8;
+                const int nch = M - c0 < 8 ? (int)(M - c0) : 8;
+                const size_t p0 = (size_t)(n * M + c0);
+                float *yp = r->y + p0 * out_plane;
+                ot_dwconv8_f32_avx2(&g, r->x + p0 * in_plane, in_plane, r->w + (size_t)c0 * ktaps,
+                                    r->bias ? r->bias + c0 : NULL, yp, out_plane, nch, scratch);
+                if (r->z || r->a->act != ACT_NONE)
+                    epilogue(r->a, yp, out_plane, 1, (int)(out_plane * nch), NULL, r->z ? r->z + p0 * out_plane : NULL);
+                continue;
+            }
+            const int64_t p = it, n = p / M, m = p % M;
             const float *xp = r->x + ((size_t)n * s->C + (size_t)(m / mult)) * in_plane;
             float *yp = r->y + (size_t)p * out_plane;
             ot_dwconv_f32(&g, xp, r->w + (size_t)m * ktaps, r->bias ? r->bias[m] : 0.0f, yp, scratch);
@@ -509,24 +525,68 @@ static octet_status conv_gemm(const run_ctx *r, const ot_gemm_f32_a *packs) {
     bool clamp_in_gemm = act_clamp(r->a, &lo, &hi) && !r->z;
     if (!clamp_in_gemm) lo = -INFINITY, hi = INFINITY;
 
-    /* Work items: (image, group) x column tiles, or x row tiles when there are few columns. */
+    /* How B is read. Packing B into panels costs a pass but makes every later read contiguous, so
+     * it pays off once enough output channels (rows of A) reuse each panel; with few of them, read
+     * B in place (1x1: the image itself; k x k, 1-D/2-D with rows wide enough for 16-column tiles:
+     * a zero-padded copy of the image, which also suits inputs with very few channels). */
+    enum { B_POINTWISE, B_PADDED, B_PACKED } mode = B_PACKED;
+    ot_conv_pad pad = {0};
+    const bool few_rows = Mg <= 48;
+    if (pointwise && few_rows && (double)kdim * S_in < 2.0e9) {
+        mode = B_POINTWISE;
+    } else if (!pointwise && s->nsp <= 2 && g.out[2] >= 16 && (few_rows || Cg <= 4)) {
+        ot_conv_pad_dims(&g, &pad);
+        if ((double)Cg * pad.ch_stride < 2.0e9) mode = B_PADDED;
+    }
+    int *koff = NULL;
+    float *padded = NULL;
+    ot_gemm_f32_b bdir = {0};
+    if (mode != B_PACKED) {
+        koff = ot_malloc(sizeof(int) * (size_t)kdim);
+        if (mode == B_PADDED) padded = ot_aligned_alloc(sizeof(float) * (size_t)Cg * pad.ch_stride);
+        if (!koff || (mode == B_PADDED && !padded)) {
+            free(koff);
+            ot_aligned_free(padded);
+            if (own) {
+                for (int64_t gi = 0; gi < G; gi++) ot_gemm_f32_free_a(&own[gi]);
+                free(own);
+            }
+            return ot_err(OCTET_ERR_NOMEM, "out of memory in convolution");
+        }
+        if (mode == B_POINTWISE) {
+            for (int64_t k = 0; k < kdim; k++) koff[k] = (int)(k * (int64_t)S_in);
+            bdir.koff = koff;
+            bdir.row_w = S_out;
+        } else {
+            ot_conv_pad_direct(&g, &pad, padded, koff, &bdir);
+        }
+    }
+
+    /* Work: per (image, group), column tiles (whole output rows when B is padded) or, with few
+     * columns, row tiles, spread over the threads. */
     const int64_t images = s->N * G;
     int threads = r->threads;
+    if ((double)Mg * kdim * S_out * images < 200000.0) threads = 1;
     int64_t col_tiles = 1, row_tiles = 1;
-    if (threads > 1 && images < 2LL * threads) {
-        int64_t need = (2LL * threads + images - 1) / images;
-        if (S_out >= 64 * need)
-            col_tiles = need;
+    if (threads > 1) {
+        int64_t per = mode == B_PADDED ? threads : (images < 2LL * threads ? (2LL * threads + images - 1) / images : 1);
+        if (S_out >= 64 * per)
+            col_tiles = per;
         else if (S_out >= 64 * threads)
             col_tiles = threads;
         else
             row_tiles = (Mg + 5) / 6 < threads ? (Mg + 5) / 6 : threads;
     }
-    const int64_t items = images * col_tiles * row_tiles;
-    if ((double)Mg * kdim * S_out * images < 200000.0) threads = 1;
-    if (threads > items) threads = (int)items;
-    const int col_chunk = (int)((S_out + col_tiles - 1) / col_tiles + 15) / 16 * 16;
+    const int OW = g.out[2];
+    int col_chunk = (int)((S_out + col_tiles - 1) / col_tiles + 15) / 16 * 16;
+    if (mode == B_PADDED) {
+        int rows = S_out / OW, rc = (int)((rows + col_tiles - 1) / col_tiles);
+        col_chunk = rc * OW;
+    }
     const int row_chunk = (int)(((Mg + row_tiles - 1) / row_tiles + 5) / 6 * 6);
+    const int64_t tiles = col_tiles * row_tiles;
+    /* padded mode goes image by image (the copy is shared); the others run every item at once */
+    const int64_t outer = mode == B_PADDED ? images : 1, items = mode == B_PADDED ? tiles : images * tiles;
     int failed = 0;
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
@@ -535,34 +595,47 @@ static octet_status conv_gemm(const run_ctx *r, const ot_gemm_f32_a *packs) {
 #pragma omp atomic write
             failed = 1;
         }
-#pragma omp for schedule(dynamic, 1)
-        for (int64_t it = 0; it < items; it++) {
-            if (!scratch) continue;
-            int64_t img = it / (col_tiles * row_tiles), t = it % (col_tiles * row_tiles);
-            int64_t n = img / G, gi = img % G;
-            int c0 = (int)(t % col_tiles) * col_chunk, c1 = c0 + col_chunk < S_out ? c0 + col_chunk : S_out;
-            int m0 = (int)(t / col_tiles) * row_chunk, m1 = m0 + row_chunk < Mg ? m0 + row_chunk : (int)Mg;
-            if (c0 >= c1 || m0 >= m1) continue;
-            const float *xg = r->x + ((size_t)n * s->C + (size_t)gi * Cg) * S_in;
-            float *yg = r->y + ((size_t)n * s->M + (size_t)gi * Mg) * S_out;
-            ot_gemm_f32_b b = {0};
-            if (pointwise) {
-                b.b = xg;
-                b.ldb = (int)S_in;
-            } else {
-                b.conv = &g;
-                b.image = xg;
+        for (int64_t o = 0; o < outer; o++) {
+            if (mode == B_PADDED) {
+                const int64_t n = o / G, gi = o % G;
+                const float *xg = r->x + ((size_t)n * s->C + (size_t)gi * Cg) * S_in;
+#pragma omp for schedule(static)
+                for (int64_t c = 0; c < Cg; c++) {
+                    ot_conv_geom g1 = g;
+                    g1.channels = 1;
+                    ot_conv_pad_f32(&g1, &pad, xg + (size_t)c * S_in, padded + (size_t)c * pad.ch_stride);
+                }
             }
-            ot_gemm_f32(&packs[gi], m0, m1, &b, c0, c1, yg, S_out, r->bias ? r->bias + gi * Mg : NULL, lo, hi,
-                        scratch);
-            if (!clamp_in_gemm) {
-                float *yt = yg + (size_t)m0 * S_out + c0;
-                const float *zt = r->z ? r->z + (yt - r->y) : NULL;
-                epilogue(r->a, yt, (size_t)S_out, m1 - m0, c1 - c0, NULL, zt);
+#pragma omp for schedule(dynamic, 1)
+            for (int64_t it = 0; it < items; it++) {
+                if (!scratch) continue;
+                const int64_t img = mode == B_PADDED ? o : it / tiles, t = it % tiles;
+                const int64_t n = img / G, gi = img % G;
+                int c0 = (int)(t % col_tiles) * col_chunk, c1 = c0 + col_chunk < S_out ? c0 + col_chunk : S_out;
+                int m0 = (int)(t / col_tiles) * row_chunk, m1 = m0 + row_chunk < Mg ? m0 + row_chunk : (int)Mg;
+                if (c0 >= c1 || m0 >= m1) continue;
+                const float *xg = r->x + ((size_t)n * s->C + (size_t)gi * Cg) * S_in;
+                float *yg = r->y + ((size_t)n * s->M + (size_t)gi * Mg) * S_out;
+                ot_gemm_f32_b b = bdir;
+                if (mode == B_POINTWISE) {
+                    b.base = xg;
+                } else if (mode == B_PACKED) {
+                    b.conv = &g;
+                    b.image = xg;
+                }
+                ot_gemm_f32(&packs[gi], m0, m1, &b, c0, c1, yg, S_out, r->bias ? r->bias + gi * Mg : NULL, lo, hi,
+                            scratch);
+                if (!clamp_in_gemm) {
+                    float *yt = yg + (size_t)m0 * S_out + c0;
+                    const float *zt = r->z ? r->z + (yt - r->y) : NULL;
+                    epilogue(r->a, yt, (size_t)S_out, m1 - m0, c1 - c0, NULL, zt);
+                }
             }
         }
         ot_aligned_free(scratch);
     }
+    free(koff);
+    ot_aligned_free(padded);
     if (own) {
         for (int64_t gi = 0; gi < G; gi++) ot_gemm_f32_free_a(&own[gi]);
         free(own);

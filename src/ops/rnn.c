@@ -87,6 +87,8 @@ typedef struct {
     rnn_cfg cfg;
     const octet_tensor *r_const;  /* the R these packs were made from */
     float *packed[2][2];
+    const octet_tensor *w_const;  /* the W wpack was made from */
+    float *wpack;                 /* W of all directions as one [nd*G*H, I] matrix, packed */
 } rnn_state;
 
 /* ---- attributes ---------------------------------------------------------------------------- */
@@ -122,7 +124,8 @@ static octet_status parse_cfg(const ot_kernel *k, cell_kind cell, rnn_cfg *c) {
     c->hidden = -1;
     if (ot_node_attr(n, "hidden_size")) {
         c->hidden = ot_node_attr_int(n, "hidden_size", -1);
-        if (c->hidden <= 0) return ot_node_err(k, OCTET_ERR_PARSE, "hidden_size %lld must be > 0", (long long)c->hidden);
+        if (c->hidden <= 0)
+            return ot_node_err(k, OCTET_ERR_PARSE, "hidden_size %lld must be > 0", (long long)c->hidden);
     }
     const ot_attr *clip = ot_node_attr(n, "clip");
     if (clip) {
@@ -163,7 +166,7 @@ static octet_status parse_cfg(const ot_kernel *k, cell_kind cell, rnn_cfg *c) {
         size_t ia = 0, ib = 0;
         rnn_act parsed[6];
         for (size_t i = 0; i < cnt && i < 6; i++)
-            OT_TRY(parse_act(k, acts->strings[i], alphas, na, &ia, betas, nb, &ib, &parsed[i]));
+            OT_TRY(parse_act(k, acts->strings[i] ? acts->strings[i] : "", alphas, na, &ia, betas, nb, &ib, &parsed[i]));
         for (int d = 0; d < c->num_dir; d++)
             for (int i = 0; i < per; i++) {
                 size_t at = (size_t)d * per + i;
@@ -237,6 +240,8 @@ static void rec_parts(const rnn_cfg *c, int64_t H, int n[2], int64_t first[2]) {
 
 /* Small batches use the packed kernel; large ones are a real GEMM for the BLAS. */
 #define RNN_PACKED_MAX_BATCH 8
+/* The input projection uses packed W (no per-run packing by the BLAS) while X fits in L2. */
+#define RNN_PACKED_MAX_X_FLOATS (128 * 1024)
 
 static void free_packs(float *p[2][2]) {
     for (int d = 0; d < 2; d++)
@@ -421,6 +426,14 @@ static void run_direction(const rnn_run_ctx *r, int d, const rec_weights *w, boo
     }
 }
 
+/* run_direction with this direction's own scratch (h, c, tmp, gates laid out in ws). */
+static void run_with_scratch(const rnn_run_ctx *r, int d, const rec_weights *w, float *ws, bool *active, int64_t *tb) {
+    rnn_run_ctx rd = *r;
+    size_t bh = (size_t)(r->B ? r->B : 1) * (size_t)r->H;
+    rd.h = ws, rd.c = ws + bh, rd.tmp = ws + 2 * bh, rd.g = ws + 3 * bh;
+    run_direction(&rd, d, w, active, tb);
+}
+
 /* ---- validation and the run --------------------------------------------------------------- */
 
 static octet_status check_float(const ot_kernel *k, const octet_tensor *t, int i, const char *name, int rank) {
@@ -555,8 +568,11 @@ static octet_status rnn_run(ot_kernel *k, cell_kind cell, const octet_tensor *co
             }
         }
         for (size_t i = 1; i < rows; i++) memcpy(xw + i * ncol, bias_row, ncol * sizeof *xw);
-        ot_sgemm_mt(r.threads, false, true, (int)rows, (int)ncol, (int)I, 1.0f, X->data, (int)I, W->data, (int)I, 1.0f,
-                    xw, (int)ncol);
+        if (st && st->w_const == W && st->wpack && rows * (size_t)I <= RNN_PACKED_MAX_X_FLOATS)
+            ot_rnn_gemm_acc((int)rows, (int)ncol, (int)I, X->data, (int)I, st->wpack, xw, (int)ncol, r.threads);
+        else
+            ot_sgemm_mt(r.threads, false, true, (int)rows, (int)ncol, (int)I, 1.0f, X->data, (int)I, W->data, (int)I,
+                        1.0f, xw, (int)ncol);
     }
 
     /* recurrent weights: prepared packs when R is the constant they came from */
@@ -574,16 +590,16 @@ static octet_status rnn_run(ot_kernel *k, cell_kind cell, const octet_tensor *co
             for (int j = 0; j < 2; j++) w[d].packed[j] = pn[j] ? (prepared ? st->packed[d][j] : packs[d][j]) : NULL;
     }
     /* Two directions with two or more threads: one direction per thread, no per-step barriers
-     * (each writes its own half of the outputs and has its own scratch). */
-    int dir_threads = nd == 2 && r.threads >= 2 && !omp_in_parallel() ? 2 : 1;
-    int inner = r.threads / dir_threads;
-#pragma omp parallel for num_threads(dir_threads) schedule(static, 1) if (dir_threads > 1)
-    for (int d = 0; d < (int)nd; d++) {
-        rnn_run_ctx rd = r;
-        float *ws = work + per_dir * (size_t)d;
-        rd.h = ws, rd.c = ws + bh, rd.tmp = ws + 2 * bh, rd.g = ws + 3 * bh;
-        rd.threads = inner;
-        run_direction(&rd, d, &w[d], active + bb * d, tb + bb * d);
+     * (each writes its own half of the outputs and has its own scratch). Otherwise the threads go
+     * to the per-step products. */
+    if (nd == 2 && r.threads >= 2 && !omp_in_parallel()) {
+        r.threads /= 2;
+#pragma omp parallel for num_threads(2) schedule(static, 1)
+        for (int d = 0; d < 2; d++)
+            run_with_scratch(&r, d, &w[d], work + per_dir * (size_t)d, active + bb * d, tb + bb * d);
+    } else {
+        for (int d = 0; d < (int)nd; d++)
+            run_with_scratch(&r, d, &w[d], work + per_dir * (size_t)d, active + bb * d, tb + bb * d);
     }
 
 cleanup:
@@ -598,6 +614,14 @@ done:
 }
 
 /* ---- op entry points ---------------------------------------------------------------------- */
+
+static void rnn_release(void *state) {
+    rnn_state *st = state;
+    if (!st) return;
+    free_packs(st->packed);
+    ot_aligned_free(st->wpack);
+    free(st);
+}
 
 static octet_status rnn_prepare(ot_kernel *k, cell_kind cell, const octet_tensor *const *consts, int n_in) {
     rnn_state *st = ot_calloc(1, sizeof *st);
@@ -619,15 +643,21 @@ static octet_status rnn_prepare(ot_kernel *k, cell_kind cell, const octet_tensor
         }
         st->r_const = R;
     }
+    const octet_tensor *W = n_in > 1 ? consts[1] : NULL;
+    if (W && W->dtype == OCTET_FLOAT && W->ndim == 3 && W->dims[0] == c->num_dir && W->dims[1] % c->gates == 0 &&
+        W->dims[2] > 0 && W->dims[0] * W->dims[1] > 0 && W->dims[0] * W->dims[1] < INT_MAX / 8 &&
+        W->dims[2] < INT_MAX / 8) {
+        int n = (int)(W->dims[0] * W->dims[1]), kk = (int)W->dims[2];
+        st->wpack = ot_aligned_alloc(ot_rnn_pack_floats(n, kk) * sizeof(float));
+        if (!st->wpack) {
+            rnn_release(st);
+            return ot_err(OCTET_ERR_NOMEM, "out of memory packing input weights");
+        }
+        ot_rnn_pack(W->data, n, kk, kk, st->wpack);
+        st->w_const = W;
+    }
     k->state = st;
     return OCTET_OK;
-}
-
-static void rnn_release(void *state) {
-    rnn_state *st = state;
-    if (!st) return;
-    free_packs(st->packed);
-    free(st);
 }
 
 static octet_status lstm_prepare(ot_kernel *k, const octet_tensor *const *consts, int n_in) {

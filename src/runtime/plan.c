@@ -72,6 +72,13 @@ static int resolve(ot_plan *p, const char *name) {
     if (s >= 0 || !p->parent) return s;
     int ps = resolve(p->parent, name);
     if (ps < 0) return -1;
+    /* An outer constant (weights of an LSTM inside an If) is a constant here too, so prepare() can
+     * pack it once and folding sees it. Outer slots are resolved after their producer was planned. */
+    if (p->parent->slots[ps].kind == SLOT_CONST) {
+        s = add_slot(p, name, SLOT_CONST);
+        if (s >= 0) p->slots[s].cval = p->parent->slots[ps].cval;
+        return s;
+    }
     s = add_slot(p, name, SLOT_OUTER);
     if (s >= 0) p->slots[s].outer_slot = ps;
     return s;

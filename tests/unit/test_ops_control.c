@@ -81,7 +81,8 @@ static void expect_f32(const octet_tensor *t, int ndim, const int64_t *dims, con
     for (int i = 0; i < ndim; i++) assert_int_equal(t->dims[i], dims[i]);
     const float *d = t->data;
     for (int64_t i = 0; i < ot_tensor_numel(t); i++)
-        if (fabsf(d[i] - want[i]) > 1e-5f * (1 + fabsf(want[i]))) fail_msg("[%lld]: got %g want %g", (long long)i, d[i], want[i]);
+        if (fabsf(d[i] - want[i]) > 1e-5f * (1 + fabsf(want[i])))
+            fail_msg("[%lld]: got %g want %g", (long long)i, d[i], want[i]);
 }
 
 /* ---- If ---- */
@@ -281,7 +282,8 @@ static void test_loop(void **st) {
     for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
         octet_model *m = loop_model(cases[ci].with_m, cases[ci].with_cond);
         octet_tensor *M = scalar(OCTET_INT64, (double)cases[ci].M), *c = scalar(OCTET_BOOL, cases[ci].cond);
-        octet_tensor *s0 = vec1(OCTET_FLOAT, 1.0), *w = vec1(OCTET_FLOAT, 0.25), *lim = vec1(OCTET_FLOAT, cases[ci].limit);
+        octet_tensor *s0 = vec1(OCTET_FLOAT, 1.0), *w = vec1(OCTET_FLOAT, 0.25);
+        octet_tensor *lim = vec1(OCTET_FLOAT, cases[ci].limit);
         const octet_tensor *in[5] = {M, c, s0, w, lim};
         octet_tensor out[2] = {{0}};
         octet_status s = run(m, in, 5, out, 2);

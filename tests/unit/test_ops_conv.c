@@ -14,6 +14,8 @@
 
 #include "ir/graph.h"
 #include "kernels/dwconv_f32.h"
+#include "kernels/gemm_f32.h"
+#include "util/mem.h"
 #include "ops/op.h"
 #include "tensor/tensor.h"
 
@@ -444,12 +446,133 @@ static void test_dwconv_kernels(void **state) {
         float bias = rfloat();
         ot_dwconv_f32_scalar(&g, x, w, bias, y1, scratch);
         ot_dwconv_f32_avx2(&g, x, w, bias, y2, scratch);
-        expect_close(y2, y1, (int64_t)on, 1e-5f, 1e-5f, "avx2 vs scalar depthwise");
+        /* bit-identical: same tap order, one rounding per fused multiply-add */
+        expect_close(y2, y1, (int64_t)on, 0.0f, 0.0f, "avx2 vs scalar depthwise");
         free(x);
         free(w);
         free(y1);
         free(y2);
         free(scratch);
+    }
+}
+
+
+/* ---- the conv GEMM: every B mode, AVX2 vs scalar twin (bit-identical) and vs naive sums ---- */
+
+static void run_gemm_modes(int M, int Cin, int H, int W, int k, int s, int d, int p, const char *what) {
+    ot_conv_geom g;
+    memset(&g, 0, sizeof g);
+    g.channels = Cin;
+    g.in[0] = g.out[0] = g.k[0] = g.s[0] = g.d[0] = 1;
+    g.in[1] = H;
+    g.in[2] = W;
+    g.k[1] = g.k[2] = k;
+    g.s[1] = g.s[2] = s;
+    g.d[1] = g.d[2] = d;
+    g.p[1] = g.p[2] = p;
+    g.out[1] = (H + 2 * p - (k - 1) * d - 1) / s + 1;
+    g.out[2] = (W + 2 * p - (k - 1) * d - 1) / s + 1;
+    const int K = Cin * k * k, N = g.out[1] * g.out[2];
+    float *x = malloc(sizeof(float) * (size_t)Cin * H * W), *w = malloc(sizeof(float) * (size_t)M * K);
+    float *bias = malloc(sizeof(float) * (size_t)M), *ref = malloc(sizeof(float) * (size_t)M * N);
+    float *y1 = malloc(sizeof(float) * (size_t)M * N), *y2 = malloc(sizeof(float) * (size_t)M * N);
+    for (int i = 0; i < Cin * H * W; i++) x[i] = rfloat();
+    for (int i = 0; i < M * K; i++) w[i] = rfloat();
+    for (int i = 0; i < M; i++) bias[i] = rfloat();
+    ref_conv rc;
+    memset(&rc, 0, sizeof rc);
+    rc.nsp = 2;
+    rc.N = 1;
+    rc.C = Cin;
+    rc.M = M;
+    rc.G = 1;
+    for (int i = 0; i < 2; i++) {
+        rc.in[i] = g.in[1 + i];
+        rc.out[i] = g.out[1 + i];
+        rc.k[i] = k;
+        rc.s[i] = s;
+        rc.d[i] = d;
+        rc.pb[i] = p;
+    }
+    naive_conv(&rc, x, w, bias, ref);
+    ot_gemm_f32_a pa;
+    assert_true(ot_gemm_f32_pack_a(&pa, w, M, K, K));
+    float *scratch = ot_aligned_alloc(ot_gemm_f32_scratch() * sizeof(float));
+    /* packed im2col, and (when the geometry allows) direct over a padded copy or in place */
+    ot_conv_pad pad;
+    ot_conv_pad_dims(&g, &pad);
+    float *padded = ot_aligned_alloc(sizeof(float) * (size_t)Cin * pad.ch_stride);
+    int *koff = malloc(sizeof(int) * (size_t)K);
+    ot_conv_pad_f32(&g, &pad, x, padded);
+    for (int mode = 0; mode < 3; mode++) {
+        ot_gemm_f32_b b;
+        memset(&b, 0, sizeof b);
+        if (mode == 0) {
+            b.conv = &g;
+            b.image = x;
+        } else if (mode == 1) {
+            ot_conv_pad_direct(&g, &pad, padded, koff, &b);
+        } else {
+            if (k != 1 || s != 1 || p != 0) continue;
+            for (int i = 0; i < K; i++) koff[i] = i * H * W;
+            b.koff = koff;
+            b.base = x;
+            b.row_w = N;
+        }
+        /* split columns and rows the way threads do */
+        int nsplit = 1 + (int)(rnd() % 3), msplit = 6 * (1 + (int)(rnd() % 3));
+        for (int pass = 0; pass < 2; pass++) {
+            ot_gemm_f32_force_scalar(pass == 1);
+            float *y = pass ? y2 : y1;
+            for (int c0 = 0; c0 < N; c0 += (N + nsplit - 1) / nsplit)
+                for (int m0 = 0; m0 < M; m0 += msplit) {
+                    int c1 = c0 + (N + nsplit - 1) / nsplit, m1 = m0 + msplit;
+                    ot_gemm_f32(&pa, m0, m1 < M ? m1 : M, &b, c0, c1 < N ? c1 : N, y, N, bias, -INFINITY, INFINITY,
+                                scratch);
+                }
+        }
+        ot_gemm_f32_force_scalar(false);
+        char msg[128];
+        snprintf(msg, sizeof msg, "%s mode %d vs naive", what, mode);
+        expect_close(y1, ref, (int64_t)M * N, 1e-4f, 1e-4f, msg);
+        snprintf(msg, sizeof msg, "%s mode %d avx2 vs scalar", what, mode);
+        if (ot_dwconv_f32_has_avx2()) expect_close(y1, y2, (int64_t)M * N, 0.0f, 0.0f, msg);
+    }
+    /* the clamp (Relu / Clip fused into the store) */
+    ot_gemm_f32_b b;
+    memset(&b, 0, sizeof b);
+    b.conv = &g;
+    b.image = x;
+    ot_gemm_f32(&pa, 0, M, &b, 0, N, y1, N, bias, -0.25f, 0.5f, scratch);
+    for (int i = 0; i < M * N; i++) {
+        float want = ref[i] < -0.25f ? -0.25f : (ref[i] > 0.5f ? 0.5f : ref[i]);
+        if (fabsf(y1[i] - want) > 1e-4f) fail_msg("%s clamp: element %d got %g want %g", what, i, y1[i], want);
+    }
+    ot_gemm_f32_free_a(&pa);
+    ot_aligned_free(scratch);
+    ot_aligned_free(padded);
+    free(koff);
+    free(x);
+    free(w);
+    free(bias);
+    free(ref);
+    free(y1);
+    free(y2);
+}
+
+static void test_gemm_f32_modes(void **state) {
+    (void)state;
+    run_gemm_modes(7, 5, 9, 37, 1, 1, 1, 0, "1x1");
+    run_gemm_modes(13, 3, 11, 40, 3, 1, 1, 1, "3x3");
+    run_gemm_modes(20, 4, 13, 45, 3, 2, 1, 1, "3x3 s2");
+    run_gemm_modes(6, 2, 17, 50, 5, 1, 2, 3, "5x5 d2");
+    run_gemm_modes(31, 40, 8, 21, 3, 1, 1, 1, "K > 256 blocks");
+    run_gemm_modes(100, 30, 6, 33, 1, 1, 1, 0, "M > 96 blocks");
+    run_gemm_modes(9, 2, 7, 70, 7, 3, 1, 3, "7x7 s3");
+    for (int i = 0; i < 20; i++) {
+        int k = rint_in(1, 4), s = rint_in(1, 3), d = rint_in(1, 2), p = rint_in(0, k - 1);
+        int H = rint_in((k - 1) * d + 1, 12), W = rint_in((k - 1) * d + 1, 60);
+        run_gemm_modes(rint_in(1, 20), rint_in(1, 9), H, W, k, s, d, p, "random");
     }
 }
 
@@ -781,6 +904,7 @@ int main(void) {
         cmocka_unit_test(test_conv_depthwise_random),
         cmocka_unit_test(test_conv_gemm_shapes),
         cmocka_unit_test(test_dwconv_kernels),
+        cmocka_unit_test(test_gemm_f32_modes),
         cmocka_unit_test(test_convt_random),
         cmocka_unit_test(test_conv_errors),
         cmocka_unit_test(test_gemm),

@@ -37,6 +37,13 @@ static long file_size(const char *path) {
 }
 
 int cmd_quantize(int argc, char **argv) {
+    /* --mode dynamic has its own options: hand the whole command over */
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        if (strcmp(argv[i], "--mode") == 0 && i + 1 < argc) v = argv[i + 1];
+        else if (strncmp(argv[i], "--mode=", 7) == 0) v = argv[i] + 7;
+        if (v && strcmp(v, "dynamic") == 0) return cmd_quantize_dynamic(argc, argv);
+    }
     const char *in_path = NULL, *out_path = NULL, *calib = NULL, *mode = NULL, *val;
     int samples = 0, batch = 32, threads = 0;
     ot_static_config cfg = ot_static_config_default();
