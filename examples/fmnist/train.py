@@ -70,8 +70,6 @@ def main():
     torch.onnx.export(net, torch.zeros(1, 1, 28, 28), out, input_names=["image"], output_names=["logits"],
                       dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}}, opset_version=13,
                       do_constant_folding=False, training=torch.onnx.TrainingMode.EVAL)
-    np.save(os.path.join(HERE, "test_images_16.npy"), xte[:16].numpy())
-    np.save(os.path.join(HERE, "test_labels_16.npy"), yte[:16].numpy())
     print(f"wrote {out} (float test accuracy {acc:.4f})")
 
 
