@@ -9,10 +9,10 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(path.join(here, '../tests/ort/package.json'));
 const ort = require('onnxruntime-node');
-const { readNpy } = await import(path.join(here, '../tests/ort/npy.mjs'));
+const { readNpy, writeNpy } = await import(path.join(here, '../tests/ort/npy.mjs'));
 
 const args = process.argv.slice(2);
-let model = null, threads = 1, runs = 20, warmup = 3, opt = 'all';
+let model = null, threads = 1, runs = 20, warmup = 3, opt = 'all', saveDir = null;
 const inputs = {};
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
@@ -20,6 +20,7 @@ for (let i = 0; i < args.length; i++) {
   else if (a === '--runs') runs = parseInt(args[++i], 10);
   else if (a === '--warmup') warmup = parseInt(args[++i], 10);
   else if (a === '--opt') opt = args[++i];
+  else if (a === '--save-outputs') saveDir = args[++i];
   else if (a === '--input') {
     const spec = args[++i];
     const eq = spec.indexOf('=');
@@ -33,6 +34,13 @@ const session = await ort.InferenceSession.create(model, {
   intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: opt,
 });
 for (let i = 0; i < warmup; i++) await session.run(inputs);
+if (saveDir) {
+  // one run's outputs as .npy (name: output name with chars outside [A-Za-z0-9_.-] replaced by _)
+  const fs = await import('node:fs');
+  fs.mkdirSync(saveDir, { recursive: true });
+  const out = await session.run(inputs);
+  for (const [name, t] of Object.entries(out)) writeNpy(path.join(saveDir, name.replace(/[^A-Za-z0-9_.-]/g, '_') + '.npy'), t.type, t.dims, t.data);
+}
 const times = [];
 for (let i = 0; i < runs; i++) {
   const t0 = process.hrtime.bigint();

@@ -4,7 +4,7 @@
 #   2. ASan + UBSan build (RelWithDebInfo), every ctest again
 #   3. if clang is there: libFuzzer harnesses (-DOCTET_FUZZ=ON), each run for a bounded time
 #
-#   scripts/test.sh [--quick] [--no-asan] [--no-fuzz] [--fuzz-time SECONDS]
+#   scripts/test.sh [--quick] [--no-release] [--no-asan] [--no-fuzz] [--fuzz-time SECONDS]
 #     --quick   Release build and tests only
 # Environment: OCTET_BUILD_ROOT (default <repo>/build-test), OCTET_FUZZ_TIME (default 60 s per
 # fuzzer), OCTET_SKIP_SETUP=1 (do not run scripts/setup.sh), CI (skips become failures).
@@ -13,15 +13,17 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_root=${OCTET_BUILD_ROOT:-$root/build-test}
 fuzz_time=${OCTET_FUZZ_TIME:-60}
+do_release=1
 do_asan=1
 do_fuzz=1
 while [ $# -gt 0 ]; do
     case $1 in
         --quick) do_asan=0; do_fuzz=0 ;;
+        --no-release) do_release=0 ;;
         --no-asan) do_asan=0 ;;
         --no-fuzz) do_fuzz=0 ;;
         --fuzz-time) fuzz_time=$2; shift ;;
-        *) echo "usage: $0 [--quick] [--no-asan] [--no-fuzz] [--fuzz-time SECONDS]" >&2; exit 2 ;;
+        *) echo "usage: $0 [--quick] [--no-release] [--no-asan] [--no-fuzz] [--fuzz-time SECONDS]" >&2; exit 2 ;;
     esac
     shift
 done
@@ -80,7 +82,9 @@ build_and_test() {
 mkdir -p "$build_root"
 
 # 1. Release
-build_and_test release "$build_root/release" -DCMAKE_BUILD_TYPE=Release
+if [ "$do_release" = 1 ]; then
+    build_and_test release "$build_root/release" -DCMAKE_BUILD_TYPE=Release
+fi
 
 # 2. AddressSanitizer + UndefinedBehaviorSanitizer
 if [ "$do_asan" = 1 ]; then

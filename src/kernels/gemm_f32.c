@@ -43,26 +43,9 @@ void ot_gemm_f32_free_a(ot_gemm_f32_a *p) {
     memset(p, 0, sizeof *p);
 }
 
-size_t ot_gemm_f32_scratch(void) { return (size_t)KC * NB; }
+size_t ot_gemm_f32_scratch(void) { return (size_t)KC * NB + NB; }
 
 /* ---- packing B: block [k0, k0+kc) x [n0, n0+nb) into panels [nb/16][kc][16] ---- */
-
-/* Write len values of row kk starting at block column j: copied from src (stride st) or zeros. */
-static void put_run(float *dst, int kc, int kk, int j, const float *src, int st, int len) {
-    while (len > 0) {
-        int lane = j & (NR - 1), chunk = NR - lane < len ? NR - lane : len;
-        float *d = dst + (size_t)(j / NR) * kc * NR + (size_t)kk * NR + lane;
-        if (!src)
-            for (int i = 0; i < chunk; i++) d[i] = 0.0f;
-        else if (st == 1)
-            for (int i = 0; i < chunk; i++) d[i] = src[i];
-        else
-            for (int i = 0; i < chunk; i++) d[i] = src[(size_t)i * st];
-        if (src) src += (size_t)chunk * st;
-        j += chunk;
-        len -= chunk;
-    }
-}
 
 static void pack_b_dense(const ot_gemm_f32_b *b, int k0, int kc, int n0, int nb, float *dst) {
     int full = nb / NR * NR;
@@ -93,42 +76,44 @@ static void valid_range(int n, int out, int s, int p, int t, int *lo, int *hi) {
     *hi = h;
 }
 
-static void pack_b_im2col(const ot_gemm_f32_b *b, int k0, int kc, int n0, int nb, float *dst) {
+/* One im2col row (tap kk) over columns [n0, n0+nb) into tmp, then into the panels with
+ * fixed-size 16-float copies: the row is a few contiguous runs of an input row (one per output row
+ * touched), so both steps are plain memcpy/memset-like loops. */
+static void pack_b_im2col(const ot_gemm_f32_b *b, int k0, int kc, int n0, int nb, float *dst, float *tmp) {
     const ot_conv_geom *g = b->conv;
     const int D = g->in[0], H = g->in[1], W = g->in[2], OH = g->out[1], OW = g->out[2];
     const size_t plane = (size_t)D * H * W;
+    const int full = (nb + NR - 1) / NR * NR;
     for (int kk = 0; kk < kc; kk++) {
         int k = k0 + kk, e = k % g->k[2], t = k / g->k[2];
         int bb = t % g->k[1], a = (t / g->k[1]) % g->k[0], c = t / (g->k[1] * g->k[0]);
         const float *xc = b->image + (size_t)c * plane;
         int wlo, whi;
         valid_range(W, OW, g->s[2], g->p[2], e * g->d[2], &wlo, &whi);
-        int iw0 = e * g->d[2] - g->p[2];
+        const int iw0 = e * g->d[2] - g->p[2], sw = g->s[2];
         for (int n = n0; n < n0 + nb;) {
             int r = n / OW, ow = n % OW, len = OW - ow < n0 + nb - n ? OW - ow : n0 + nb - n;
-            int j = n - n0;
+            float *tr = tmp + (n - n0);
             int od = r / OH, oh = r % OH;
             int id = od * g->s[0] - g->p[0] + a * g->d[0], ih = oh * g->s[1] - g->p[1] + bb * g->d[1];
-            if (id < 0 || id >= D || ih < 0 || ih >= H) {
-                put_run(dst, kc, kk, j, NULL, 0, len);
+            int lo = wlo > ow ? wlo : ow, hi = whi < ow + len ? whi : ow + len;
+            if (id < 0 || id >= D || ih < 0 || ih >= H || hi <= lo) {
+                memset(tr, 0, (size_t)len * sizeof *tr);
             } else {
-                const float *row = xc + ((size_t)id * H + ih) * W;
-                int lo = wlo > ow ? wlo : ow, hi = whi < ow + len ? whi : ow + len;
-                if (hi <= lo) {
-                    put_run(dst, kc, kk, j, NULL, 0, len);
-                } else {
-                    if (lo > ow) put_run(dst, kc, kk, j, NULL, 0, lo - ow);
-                    put_run(dst, kc, kk, j + (lo - ow), row + iw0 + lo * g->s[2], g->s[2], hi - lo);
-                    if (hi < ow + len) put_run(dst, kc, kk, j + (hi - ow), NULL, 0, ow + len - hi);
-                }
+                const float *row = xc + ((size_t)id * H + ih) * W + iw0;
+                if (lo > ow) memset(tr, 0, (size_t)(lo - ow) * sizeof *tr);
+                if (sw == 1)
+                    memcpy(tr + (lo - ow), row + lo, (size_t)(hi - lo) * sizeof *tr);
+                else
+                    for (int o = lo; o < hi; o++) tr[o - ow] = row[(size_t)o * sw];
+                if (hi < ow + len) memset(tr + (hi - ow), 0, (size_t)(ow + len - hi) * sizeof *tr);
             }
             n += len;
         }
+        for (int j = nb; j < full; j++) tmp[j] = 0.0f;
+        float *d = dst + (size_t)kk * NR;
+        for (int j = 0; j < full; j += NR, d += (size_t)kc * NR) memcpy(d, tmp + j, NR * sizeof(float));
     }
-    /* zero the unused columns of the last panel */
-    int full = (nb + NR - 1) / NR * NR;
-    if (full > nb)
-        for (int kk = 0; kk < kc; kk++) put_run(dst, kc, kk, nb, NULL, 0, full - nb);
 }
 
 /* ---- micro-kernels ---- */
@@ -311,7 +296,7 @@ void ot_gemm_f32(const ot_gemm_f32_a *a, int m0, int m1, const ot_gemm_f32_b *b,
             const int kc = K - k0 < KC ? K - k0 : KC;
             const bool first = k0 == 0, last = k0 + kc >= K;
             if (b->conv)
-                pack_b_im2col(b, k0, kc, n, nb, scratch);
+                pack_b_im2col(b, k0, kc, n, nb, scratch, scratch + (size_t)KC * NB);
             else
                 pack_b_dense(b, k0, kc, n, nb, scratch);
             for (int mb = m0; mb < m1; mb += MC) {

@@ -404,8 +404,8 @@ static octet_status gemm_run(const ot_qconv *q, const run_geom *r, const gemm_jo
     const int S = (int)r->S_out * j->images;
     const int lda = j->pointwise ? q->d.C : (q->K > 0 ? q->K : 1);
     /* P: the im2col tile (or the A rows read, for pointwise) and the output tile stay within L2 */
-    int big = lda > Mg * esz ? lda : Mg * esz;
-    int P = QCONV_COL_BUDGET / (big > 0 ? big : 1);
+    int64_t big = (int64_t)Mg * esz > lda ? (int64_t)Mg * esz : lda;
+    int P = (int)(QCONV_COL_BUDGET / (big > 0 ? big : 1));
     if (P < 16) P = 16;
     P = (P + 15) / 16 * 16;
     if (threads > 1) {
@@ -522,12 +522,12 @@ octet_status ot_qconv_run(const ot_qconv *q, const ot_qconv_geom *g, const void 
                                  r.d[2]};
             return ot_dwconv_s8_run(q->dw[0], &dg, x, y, threads);
         }
-        if (pw) {
+        if (pw && (int64_t)g->N * (int64_t)r.S_out <= INT_MAX) {
             gemm_job j = {x, y, false, g->N, true};
             return gemm_run(q, &r, &j, threads);
         }
         for (int n = 0; n < g->N; n++) {
-            gemm_job j = {(const uint8_t *)x + (size_t)n * in_img, (char *)y + (size_t)n * out_img, false, 1, false};
+            gemm_job j = {(const uint8_t *)x + (size_t)n * in_img, (char *)y + (size_t)n * out_img, false, 1, pw};
             OT_TRY(gemm_run(q, &r, &j, threads));
         }
         return OCTET_OK;

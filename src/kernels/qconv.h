@@ -7,12 +7,16 @@
  *
  * Layouts: x and y are NCHW (ONNX) or NHWC (channels_last); w is ONNX's [M][C/G][k...]. 1 to 3
  * spatial dimensions (lower ranks are handled as leading extents of 1).
- * Internally everything runs channels-last: NCHW images are transposed in and out per image.
- *   - depthwise (G == C == M, 1-D/2-D, 8-bit output): ot_dwconv_s8;
- *   - 1x1, stride 1, no padding: one qgemm per group straight on the image (lda = C);
+ * The kernels are channels-last, so NCHW data changes layout on the way (SSE2 16x16 byte transposes):
+ *   - depthwise (G == C == M, 1-D/2-D, 8-bit output): ot_dwconv_s8, NCHW in blocks of 32 channels
+ *     (transpose the block in, convolve, transpose out, all in L2; blocks run in parallel);
+ *   - 1x1, stride 1, no padding: the qgemm straight on the (channels-last) image, lda = C;
  *   - otherwise: im2col tiles (taps outer, channels inner; padding filled with zx) into the qgemm,
  *     weights reordered to [M][taps][C/G] and packed once.
- * Results are bit-identical for every thread count and kernel variant. */
+ *   GEMM tiles of output pixels run in parallel; for NCHW output each tile is transposed into place
+ *   while it is in cache. NCHW input images are transposed once per image.
+ * Results are bit-identical for every thread count and kernel variant (per-element arithmetic is
+ * the same whatever the tiling). */
 #ifndef OT_QCONV_H
 #define OT_QCONV_H
 

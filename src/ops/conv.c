@@ -351,9 +351,12 @@ static octet_status conv_out_shape(const ot_kernel *k, const conv_attrs *a, conv
     return OCTET_OK;
 }
 
-/* ConvTranspose output size and padding, as ONNX Runtime computes them: with output_shape or
- * SAME_*, total padding = full size - wanted size (SAME: wanted = in * stride), and SAME_UPPER puts
- * the odd pixel at the start, everything else at the end. */
+/* ConvTranspose output size and padding, as ONNX Runtime 1.30 computes them. With output_shape or
+ * SAME_*, the total padding is max(0, full size - wanted size) (SAME: wanted = in * stride);
+ * SAME_UPPER puts the odd pixel at the end, NOTSET and SAME_LOWER at the start. The output is the
+ * wanted size with output_shape, else full size - padding. Like ONNX Runtime, the result must map
+ * back onto the input (in = (out + pads - dilated kernel) / stride + 1), which rejects an
+ * output_padding of stride or more and output shapes too far from the input's. */
 static octet_status convt_out_shape(const ot_kernel *k, const conv_attrs *a, conv_shape *s) {
     int nsp = s->nsp;
     if (a->n_outshape && a->n_outshape != nsp && a->n_outshape != nsp + 2)
@@ -367,19 +370,27 @@ static octet_status convt_out_shape(const ot_kernel *k, const conv_attrs *a, con
         int64_t want = -1;
         if (a->n_outshape) want = a->out_shape[a->n_outshape == nsp ? i : i + 2];
         else if (a->auto_pad == PAD_SAME_UPPER || a->auto_pad == PAD_SAME_LOWER) want = s->in[i] * s->s[i];
+        if (a->n_outshape && want < 1)
+            return ot_node_err(k, OCTET_ERR_SHAPE, "output_shape[%d] is %lld", i, (long long)want);
         if (want >= 0) {
             int64_t total = full - want;
             if (total < 0) total = 0;
-            s->pb[i] = a->auto_pad == PAD_SAME_UPPER ? total - total / 2 : total / 2;
+            s->pb[i] = a->auto_pad == PAD_SAME_UPPER ? total / 2 : total - total / 2;
             s->pe[i] = total - s->pb[i];
         } else if (a->auto_pad == PAD_VALID) {
             s->pb[i] = s->pe[i] = 0;
         }
-        /* with output_shape, the output is exactly what was asked (extra positions get only the bias) */
         s->out[i] = a->n_outshape ? want : full - s->pb[i] - s->pe[i];
         if (s->out[i] < 1)
             return ot_node_err(k, OCTET_ERR_SHAPE, "spatial dimension %d of the output would be %lld", i,
                                (long long)s->out[i]);
+        int64_t span = s->out[i] + s->pb[i] + s->pe[i] - dk;
+        if (span < 0 || span / s->s[i] + 1 != s->in[i])
+            return ot_node_err(k, OCTET_ERR_SHAPE,
+                               "output size %lld of spatial dimension %d does not map back onto input size %lld "
+                               "(kernel %lld, stride %lld, dilation %lld, output_padding %lld)",
+                               (long long)s->out[i], i, (long long)s->in[i], (long long)s->k[i], (long long)s->s[i],
+                               (long long)s->d[i], (long long)adj);
         prod *= s->out[i];
         if (prod > INT_MAX) return ot_node_err(k, OCTET_ERR_UNSUPPORTED, "output spatial size is too large");
     }

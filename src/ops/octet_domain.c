@@ -392,7 +392,8 @@ static octet_status run_direction(const qr_run *r, int d, const qr_pack *pk, con
 
 static octet_status qr_run_op(ot_kernel *k, qr_cell cell, const octet_tensor *const *in, int n_in, octet_tensor **out,
                               int n_out) {
-    OT_TRY(ot_check_inputs(k, in, n_in, 10, 10));
+    if (n_in != 10) return ot_node_err(k, OCTET_ERR_PARSE, "has %d inputs, needs 10", n_in);
+    OT_TRY(ot_check_inputs(k, in, n_in, 3, 10));
     if (!in[6] || !in[7] || !in[8] || !in[9])
         return ot_node_err(k, OCTET_ERR_PARSE, "W_scale, W_zero_point, R_scale and R_zero_point are required");
     if (n_out > 2) return ot_node_err(k, OCTET_ERR_PARSE, "has %d outputs, at most 2 (Y, Y_h)", n_out);

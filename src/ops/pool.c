@@ -63,25 +63,31 @@ static octet_status pool_geometry(const ot_kernel *k, const octet_tensor *x, boo
         if (pb < 0 || pe < 0) return ot_node_err(k, OCTET_ERR_UNSUPPORTED, "negative pads are not supported");
         if (kk > INT_MAX / 4 || ss > INT_MAX / 4 || dd > INT_MAX / 4 || pb > INT_MAX / 4 || pe > INT_MAX / 4)
             return ot_node_err(k, OCTET_ERR_UNSUPPORTED, "pooling attributes are too large");
+        int64_t need = 0;
         if (same_upper || same_lower) {
-            /* as ONNX Runtime: the padding ignores the dilation */
+            /* as ONNX Runtime: the padding ignores the dilation, and may come out negative when the
+             * kernel is smaller than the stride (the size formula then uses it as is) */
             int64_t target = (in + ss - 1) / ss;
-            int64_t need = (target - 1) * ss + kk - in;
-            if (need < 0) need = 0;
+            need = (target - 1) * ss + kk - in;
             pb = same_lower ? (need + 1) / 2 : need / 2;
-            pe = need - pb;
+            pe = need - pb;  /* (a negative start pad shifts the windows right, as in ONNX Runtime) */
         } else if (valid) {
             pb = pe = 0;
         } else if (pb >= kk || pe >= kk) {
             return ot_node_err(k, OCTET_ERR_SHAPE, "pads must be smaller than the kernel (pad %lld, kernel %lld)",
                                (long long)(pb > pe ? pb : pe), (long long)kk);
+        } else {
+            need = pb + pe;
         }
-        int64_t span = in + pb + pe - dd * (kk - 1) - 1;
+        int64_t span = in + need - dd * (kk - 1) - 1;
         int64_t o;
-        if (span < 0)
+        if (span < 0) {
             o = 0;
-        else
+        } else {
             o = ceil_mode ? (span + ss - 1) / ss + 1 : span / ss + 1;
+            /* ceil_mode: a last window that would start in the end padding is dropped */
+            if (ceil_mode && o > 0 && (o - 1) * ss >= in + pb) o--;
+        }
         g->k[off + i] = kk;
         g->s[off + i] = ss;
         g->d[off + i] = dd;

@@ -108,6 +108,46 @@ void qc_logistic(float *v, int n, const void *arg) {
     }
 }
 
+/* MLAS's tanh (MlasComputeTanh): Eigen's odd rational approximation on [-9, 9]; fused multiply-adds as the
+ * FMA3 kernel when ORT would use it, else rounded separately as the SSE2 kernel. */
+void qc_tanh(float *v, int n, const void *arg) {
+    (void)arg;
+    const float a13 = -2.76076847742355e-16f, a11 = 2.00018790482477e-13f, a9 = -8.60467152213735e-11f,
+                a7 = 5.12229709037114e-08f, a5 = 1.48572235717979e-05f, a3 = 6.37261928875436e-04f,
+                a1 = 4.89352455891786e-03f;
+    const float b6 = 1.19825839466702e-06f, b4 = 1.18534705686654e-04f, b2 = 2.26843463243900e-03f,
+                b0 = 4.89352518554385e-03f;
+    bool fused = qc_ort_fma();
+    for (int i = 0; i < n; i++) {
+        float x = v[i];
+        x = -9.0f > x ? -9.0f : x;
+        x = 9.0f < x ? 9.0f : x;
+        float x2 = x * x, p, q;
+        if (fused) {
+            p = fmaf(x2, a13, a11);
+            p = fmaf(x2, p, a9);
+            p = fmaf(x2, p, a7);
+            p = fmaf(x2, p, a5);
+            p = fmaf(x2, p, a3);
+            p = fmaf(x2, p, a1);
+            q = fmaf(x2, b6, b4);
+            q = fmaf(x2, q, b2);
+            q = fmaf(x2, q, b0);
+        } else {
+            p = x2 * a13 + a11;
+            p = p * x2 + a9;
+            p = p * x2 + a7;
+            p = p * x2 + a5;
+            p = p * x2 + a3;
+            p = p * x2 + a1;
+            q = x2 * b6 + b4;
+            q = q * x2 + b2;
+            q = q * x2 + b0;
+        }
+        v[i] = (x * p) / q;
+    }
+}
+
 const ot_op_def ot_ops_qcontrib[] = {
     {"com.microsoft", "QGemm", qc_qgemm_prepare, qc_qgemm_run, qc_gemm_release},
     {"com.microsoft", "MatMulIntegerToFloat", qc_mm2f_prepare, qc_mm2f_run, qc_gemm_release},

@@ -48,6 +48,8 @@ void qc_apply_table(const uint8_t *x, uint8_t *y, int64_t n, const uint8_t table
 /* MLAS's logistic (MlasComputeLogistic) on n floats in place: the FMA3 kernel's rounding when ORT would
  * use it (qc_ort_fma), else the SSE2 one. */
 void qc_logistic(float *v, int n, const void *arg);
+/* MLAS's tanh (MlasComputeTanh) in place, FMA3 or SSE2 rounding as qc_logistic. */
+void qc_tanh(float *v, int n, const void *arg);
 
 /* Op entry points (qcontrib_gemm.c, qcontrib_ew.c, qcontrib_pool.c, qcontrib_lstm.c). */
 octet_status qc_qgemm_prepare(ot_kernel *k, const octet_tensor *const *consts, int n_in);

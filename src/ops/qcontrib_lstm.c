@@ -1,10 +1,417 @@
-/* com.microsoft DynamicQuantizeLSTM (placeholder until implemented). */
+/* com.microsoft DynamicQuantizeLSTM, as ONNX Runtime's DeepCPU LSTM computes it with 8-bit weights:
+ *   W [num_dir, input_size, 4*hidden] and R [num_dir, hidden, 4*hidden] (transposed against ONNX LSTM,
+ *   gates in i, o, f, c order), W_scale / R_scale per direction ([num_dir]) or per column
+ *   ([num_dir, 4*hidden]), zero points likewise (ORT uses one zero point per direction: the first).
+ *   1. X * W for all steps at once: X (the first max(sequence_lens) steps) quantized to uint8 with
+ *      DynamicQuantizeLinear's parameters, the int32 product scaled by x_scale * w_scale[n].
+ *   2. Per step: H_{t-1} (every batch row, finished ones included) quantized the same way, times R,
+ *      scaled and added: gates += (float)acc * (h_scale * r_scale[n]).
+ *   3. The gates exactly as ORT: bias Wb + Rb added and clipped, MLAS's logistic / tanh approximations,
+ *      C = C_prev * f + i * g, H = h(C) * o, peepholes, input_forget, sequence_lens, reverse direction.
+ * ORT splits the batch across threads for the recurrent quantization when it has several; octet always
+ * quantizes the whole batch together, which is ORT's single-thread result, for any thread count. */
+#include <float.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "kernels/qgemm.h"
+#include "kernels/quant_vec.h"
 #include "ops/qcontrib_internal.h"
+#include "util/mem.h"
 
-octet_status qc_dqlstm_prepare(ot_kernel *k, const octet_tensor *const *consts, int n_in) { return OCTET_OK; }
+enum { L_X, L_W, L_R, L_B, L_SEQ, L_H0, L_C0, L_P, L_WS, L_WZ, L_RS, L_RZ, L_N };
 
-octet_status qc_dqlstm_run(ot_kernel *k, const octet_tensor *const *in, int n_in, octet_tensor **out, int n_out) {
-    return ot_node_err(k, OCTET_ERR_UNSUPPORTED, "DynamicQuantizeLSTM is not implemented yet");
+enum { ACT_SIGMOID, ACT_TANH, ACT_RELU };
+
+typedef struct lstm_attrs {
+    int dirs;          /* 1 or 2 */
+    bool reverse;      /* single direction: reverse */
+    int H;
+    float clip;
+    bool input_forget;
+    int act[6];        /* f, g, h per direction */
+} lstm_attrs;
+
+static octet_status parse_act(const ot_kernel *k, const char *s, int *out) {
+    if (strcasecmp(s, "sigmoid") == 0) *out = ACT_SIGMOID;
+    else if (strcasecmp(s, "tanh") == 0) *out = ACT_TANH;
+    else if (strcasecmp(s, "relu") == 0) *out = ACT_RELU;
+    else return ot_node_err(k, OCTET_ERR_UNSUPPORTED, "activation '%s' is not supported (Sigmoid, Tanh, Relu)", s);
+    return OCTET_OK;
 }
 
-void qc_dqlstm_release(void *state) { (void)state; }
+static octet_status lstm_parse(const ot_kernel *k, lstm_attrs *a) {
+    const char *dir = ot_node_attr_string(k->node, "direction", "forward");
+    if (strcmp(dir, "forward") == 0) a->dirs = 1, a->reverse = false;
+    else if (strcmp(dir, "reverse") == 0) a->dirs = 1, a->reverse = true;
+    else if (strcmp(dir, "bidirectional") == 0) a->dirs = 2, a->reverse = false;
+    else return ot_node_err(k, OCTET_ERR_SHAPE, "unknown direction '%s'", dir);
+    int64_t h = ot_node_attr_int(k->node, "hidden_size", 0);
+    if (h <= 0 || h > INT_MAX / 8) return ot_node_err(k, OCTET_ERR_SHAPE, "hidden_size must be positive");
+    a->H = (int)h;
+    a->clip = ot_node_attr_float(k->node, "clip", FLT_MAX);
+    if (!(a->clip > 0.0f)) return ot_node_err(k, OCTET_ERR_SHAPE, "clip must be positive");
+    a->input_forget = ot_node_attr_int(k->node, "input_forget", 0) != 0;
+    if (ot_node_attr_int(k->node, "layout", 0) != 0)
+        return ot_node_err(k, OCTET_ERR_UNSUPPORTED, "layout 1 (batch first) is not supported");
+    const ot_attr *acts = ot_node_attr(k->node, "activations");
+    for (int d = 0; d < a->dirs; d++) {
+        a->act[3 * d] = ACT_SIGMOID;
+        a->act[3 * d + 1] = a->act[3 * d + 2] = ACT_TANH;
+    }
+    if (acts) {
+        if ((int)acts->n != 3 * a->dirs)
+            return ot_node_err(k, OCTET_ERR_SHAPE, "activations must list %d functions", 3 * a->dirs);
+        for (int i = 0; i < 3 * a->dirs; i++) OT_TRY(parse_act(k, acts->strings[i], &a->act[i]));
+    }
+    return OCTET_OK;
+}
+
+/* ---- packed weights ---- */
+
+typedef struct lstm_state {
+    ot_qgemm_packed *w[2], *r[2];
+    const void *w_data, *wz_data, *r_data, *rz_data;
+} lstm_state;
+
+void qc_dqlstm_release(void *state) {
+    lstm_state *st = state;
+    if (!st) return;
+    for (int d = 0; d < 2; d++) {
+        ot_qgemm_packed_free(st->w[d]);
+        ot_qgemm_packed_free(st->r[d]);
+    }
+    free(st);
+}
+
+/* The zero point ORT uses for direction d: the first of that direction's row. */
+static int32_t dir_zero_point(const octet_tensor *z, int d) {
+    int64_t row = z->ndim == 2 ? z->dims[1] : 1;
+    return (int32_t)ot_tensor_get_i64(z, d * row);
+}
+
+/* Pack direction d of a weight tensor [dirs, K, N]. */
+static octet_status pack_dir(ot_qgemm_packed **pb, const octet_tensor *w, const octet_tensor *z, int d) {
+    int K = (int)w->dims[1], N = (int)w->dims[2];
+    int32_t zb = dir_zero_point(z, d);
+    ot_qgemm_b desc = {.K = K, .N = N, .b = (const uint8_t *)w->data + (size_t)d * (size_t)K * (size_t)N,
+                       .ldb = N, .b_signed = w->dtype == OCTET_INT8, .zb = &zb, .zb_count = 1, .za_hint = 128};
+    return ot_qgemm_pack_b(pb, &desc);
+}
+
+static bool weights_ok(const octet_tensor *w, const octet_tensor *z, int dirs, int H, int64_t K) {
+    return w && z && qc_is_q8(w->dtype) && z->dtype == w->dtype && w->ndim == 3 && w->dims[0] == dirs &&
+           w->dims[2] == 4 * (int64_t)H && (K < 0 || w->dims[1] == K) && w->dims[1] <= INT_MAX &&
+           (z->ndim == 1 || z->ndim == 2) && z->dims[0] == dirs && (z->ndim == 1 || z->dims[1] == 4 * (int64_t)H);
+}
+
+octet_status qc_dqlstm_prepare(ot_kernel *k, const octet_tensor *const *consts, int n_in) {
+    lstm_attrs a;
+    if (n_in < L_N || lstm_parse(k, &a) != OCTET_OK) {
+        ot_err_clear();
+        return OCTET_OK;
+    }
+    const octet_tensor *w = consts[L_W], *wz = consts[L_WZ], *r = consts[L_R], *rz = consts[L_RZ];
+    bool pw = weights_ok(w, wz, a.dirs, a.H, -1), pr = weights_ok(r, rz, a.dirs, a.H, a.H);
+    if (!pw && !pr) return OCTET_OK;
+    lstm_state *st = ot_calloc(1, sizeof *st);
+    if (!st) return ot_err(OCTET_ERR_NOMEM, "out of memory");
+    octet_status s = OCTET_OK;
+    for (int d = 0; d < a.dirs && s == OCTET_OK; d++) {
+        if (pw) s = pack_dir(&st->w[d], w, wz, d);
+        if (pr && s == OCTET_OK) s = pack_dir(&st->r[d], r, rz, d);
+    }
+    if (s != OCTET_OK) {
+        qc_dqlstm_release(st);
+        ot_err_clear();
+        return OCTET_OK;
+    }
+    if (pw) st->w_data = w->data, st->wz_data = wz->data;
+    if (pr) st->r_data = r->data, st->rz_data = rz->data;
+    k->state = st;
+    return OCTET_OK;
+}
+
+/* ---- the recurrence ---- */
+
+static void activate(int act, float *v, int n) {
+    switch (act) {
+    case ACT_SIGMOID: qc_logistic(v, n, NULL); break;
+    case ACT_TANH: qc_tanh(v, n, NULL); break;
+    default:
+        for (int i = 0; i < n; i++) v[i] = v[i] > 0.0f ? v[i] : 0.0f;
+        break;
+    }
+}
+
+/* ORT's clip_add_bias / clip_ignore_bias */
+static void clip_bias(float clip, const float *b, float *x, int n) {
+    if (b) {
+        for (int i = 0; i < n; i++) {
+            float v = x[i] + b[i];
+            v = v < clip ? v : clip;
+            v = -clip < v ? v : -clip;
+            x[i] = v;
+        }
+    } else {
+        for (int i = 0; i < n; i++) x[i] = x[i] > clip ? clip : x[i] < -clip ? -clip : x[i];
+    }
+}
+
+typedef struct lstm_dir {
+    const lstm_attrs *a;
+    int d, seq, batch, in_size;
+    bool reverse, y_out;
+    const float *x;               /* [seq, batch, in] */
+    const int32_t *lens;          /* [batch] */
+    int max_len;
+    const ot_qgemm_packed *pw, *pr;
+    const float *ws, *rs;         /* scales of this direction: 1 or 4H */
+    bool ws_col, rs_col;
+    const float *bias;            /* fused Wb + Rb [4H] (i, o, f, c) or NULL */
+    const float *peep;            /* [3H] (i, o, f) or NULL */
+    const float *h0, *c0;         /* [batch, H] or NULL */
+    float *ybuf;                  /* [seq, batch, H] (y_out) */
+    float *final_h, *final_c;     /* [batch, H] */
+    int threads;
+} lstm_dir;
+
+/* y = scale-multiplied product of the dynamically quantized rows a[m x k] with packed b. */
+static octet_status qgemm_dyn(const float *a, int m, int kdim, const ot_qgemm_packed *pb, const float *wscale,
+                              bool per_col, int n, float *y, int threads, uint8_t *qbuf, float *mult) {
+    float as;
+    uint8_t za;
+    ot_qvec_dynamic_quantize_u8(a, (size_t)m * (size_t)kdim, qbuf, &as, &za);
+    int nm = per_col ? n : 1;
+    for (int i = 0; i < nm; i++) mult[i] = as * wscale[i];
+    ot_qgemm_out o = {.type = OT_QGEMM_OUT_F32, .c = y, .ldc = n, .scale = mult, .scale_per_col = per_col};
+    return ot_qgemm(pb, m, qbuf, kdim > 0 ? kdim : 1, za, false, &o, threads);
+}
+
+static octet_status lstm_direction(const lstm_dir *L) {
+    const lstm_attrs *a = L->a;
+    int H = a->H, H4 = 4 * H, B = L->batch, act_f = a->act[3 * L->d], act_g = a->act[3 * L->d + 1],
+        act_h = a->act[3 * L->d + 2];
+    size_t rows = (size_t)L->max_len * (size_t)B;
+    size_t qn = rows * (size_t)L->in_size > (size_t)B * (size_t)H ? rows * (size_t)L->in_size : (size_t)B * H;
+    float *xw = ot_malloc(rows * H4 * sizeof(float)), *iofc = ot_malloc(rows * H4 * sizeof(float));
+    float *tmp = ot_malloc((size_t)B * H4 * sizeof(float)), *mult = ot_malloc((size_t)H4 * sizeof(float));
+    float *h = ot_malloc((size_t)B * H * sizeof(float)), *c = ot_malloc((size_t)B * H * sizeof(float));
+    float *hcur = ot_malloc((size_t)B * H * sizeof(float));
+    uint8_t *qbuf = ot_malloc(qn > 0 ? qn : 1);
+    octet_status s = OCTET_OK;
+    if (!xw || !iofc || !tmp || !mult || !h || !c || !hcur || !qbuf) {
+        s = ot_err(OCTET_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    /* 1. all inputs of the first max_len steps times W (one quantization over all of them) */
+    s = qgemm_dyn(L->x, (int)rows, L->in_size, L->pw, L->ws, L->ws_col, H4, xw, L->threads, qbuf, mult);
+    if (s != OCTET_OK) goto done;
+    /* the reverse direction walks each sequence backwards (rows past its length stay in place) */
+    for (int t = 0; t < L->max_len; t++)
+        for (int b = 0; b < B; b++) {
+            int len = L->lens[b], src = L->reverse && t < len ? len - 1 - t : t;
+            memcpy(iofc + ((size_t)t * B + b) * H4, xw + ((size_t)src * B + b) * H4, (size_t)H4 * sizeof(float));
+        }
+    for (size_t i = 0; i < (size_t)B * H; i++) {
+        h[i] = L->h0 ? L->h0[i] : 0.0f;
+        c[i] = L->c0 ? L->c0[i] : 0.0f;
+    }
+    for (int b = 0; b < B; b++)
+        if (L->lens[b] == 0) memset(L->final_c + (size_t)b * H, 0, (size_t)H * sizeof(float));
+    const float *prev = h;
+    for (int t = 0; t < L->max_len; t++) {
+        float *g = iofc + (size_t)t * B * H4;
+        /* 2. H_{t-1} * R, quantized over the whole batch, added onto X * W */
+        s = qgemm_dyn(prev, B, H, L->pr, L->rs, L->rs_col, H4, tmp, L->threads, qbuf, mult);
+        if (s != OCTET_OK) goto done;
+        for (size_t i = 0; i < (size_t)B * H4; i++) g[i] = tmp[i] + g[i];
+        float *out = L->y_out ? L->ybuf + (size_t)t * B * H : hcur;
+        if (!L->y_out && t == 0) memcpy(hcur, h, (size_t)B * H * sizeof(float));
+        /* 3. the gates, row by row (finished rows keep their state; their Y rows are zero) */
+        for (int b = 0; b < B; b++) {
+            float *ob = out + (size_t)b * H;
+            if (t >= L->lens[b]) {
+                if (L->y_out) memset(ob, 0, (size_t)H * sizeof(float));
+                continue;
+            }
+            float *pi = g + (size_t)b * H4, *po = pi + H, *pf = po + H, *pc = pf + H, *cb = c + (size_t)b * H;
+            if (L->peep)
+                for (int i = 0; i < H; i++) pi[i] += cb[i] * L->peep[i];
+            clip_bias(a->clip, L->bias ? L->bias : NULL, pi, H);
+            activate(act_f, pi, H);
+            if (a->input_forget) {
+                for (int i = 0; i < H; i++) pf[i] = 1.0f - pi[i];
+            } else {
+                if (L->peep)
+                    for (int i = 0; i < H; i++) pf[i] += cb[i] * L->peep[2 * H + i];
+                clip_bias(a->clip, L->bias ? L->bias + 2 * H : NULL, pf, H);
+                activate(act_f, pf, H);
+            }
+            clip_bias(a->clip, L->bias ? L->bias + 3 * H : NULL, pc, H);
+            activate(act_g, pc, H);
+            for (int i = 0; i < H; i++) {
+                float keep = cb[i] * pf[i], add = pi[i] * pc[i];
+                cb[i] = keep + add;
+            }
+            if (L->peep)
+                for (int i = 0; i < H; i++) po[i] += cb[i] * L->peep[H + i];
+            clip_bias(a->clip, L->bias ? L->bias + H : NULL, po, H);
+            activate(act_f, po, H);
+            memcpy(ob, cb, (size_t)H * sizeof(float));
+            activate(act_h, ob, H);
+            for (int i = 0; i < H; i++) ob[i] *= po[i];
+            if (t + 1 == L->lens[b]) memcpy(L->final_c + (size_t)b * H, cb, (size_t)H * sizeof(float));
+        }
+        prev = out;
+    }
+    for (int b = 0; b < B; b++) {
+        int len = L->lens[b];
+        float *dst = L->final_h + (size_t)b * H;
+        if (len == 0) memset(dst, 0, (size_t)H * sizeof(float));
+        else memcpy(dst, (L->y_out ? L->ybuf + ((size_t)(len - 1) * B) * H : hcur) + (size_t)b * H,
+                    (size_t)H * sizeof(float));
+    }
+done:
+    free(xw);
+    free(iofc);
+    free(tmp);
+    free(mult);
+    free(h);
+    free(c);
+    free(hcur);
+    free(qbuf);
+    return s;
+}
+
+/* A scale or zero point tensor: [dirs] or [dirs, 4H]. */
+static octet_status check_qparam(const ot_kernel *k, const octet_tensor *t, int idx, int dirs, int H) {
+    bool ok = (t->ndim == 1 && t->dims[0] == dirs) || (t->ndim == 2 && t->dims[0] == dirs && t->dims[1] == 4 * (int64_t)H);
+    if (!ok)
+        return ot_node_err(k, OCTET_ERR_SHAPE, "input %d must have shape [%d] or [%d, %d]", idx, dirs, dirs, 4 * H);
+    return OCTET_OK;
+}
+
+octet_status qc_dqlstm_run(ot_kernel *k, const octet_tensor *const *in, int n_in, octet_tensor **out, int n_out) {
+    OT_TRY(ot_check_inputs(k, in, n_in, 3, L_N));
+    if (n_in < L_N || !in[L_WS] || !in[L_WZ] || !in[L_RS] || !in[L_RZ])
+        return ot_node_err(k, OCTET_ERR_PARSE, "needs W_scale, W_zero_point, R_scale and R_zero_point");
+    lstm_attrs a;
+    OT_TRY(lstm_parse(k, &a));
+    const octet_tensor *x = in[L_X], *w = in[L_W], *r = in[L_R], *bias = in[L_B], *lens = in[L_SEQ];
+    const octet_tensor *h0 = in[L_H0], *c0 = in[L_C0], *p = in[L_P];
+    OT_TRY(ot_check_dtype(k, x, L_X, OCTET_FLOAT));
+    if (x->ndim != 3) return ot_node_err(k, OCTET_ERR_SHAPE, "X must be [seq_length, batch_size, input_size]");
+    int64_t seq = x->dims[0], batch = x->dims[1], isz = x->dims[2];
+    int H = a.H, D = a.dirs;
+    if (seq > INT_MAX || batch > INT_MAX || isz > INT_MAX || seq * batch * isz > INT_MAX || batch * 4 * H > INT_MAX)
+        return ot_node_err(k, OCTET_ERR_UNSUPPORTED, "input too large");
+    if (!weights_ok(w, in[L_WZ], D, H, isz))
+        return ot_node_err(k, OCTET_ERR_SHAPE, "W must be int8/uint8 [%d, %lld, %d] with a zero point of its type", D,
+                           (long long)isz, 4 * H);
+    if (!weights_ok(r, in[L_RZ], D, H, H))
+        return ot_node_err(k, OCTET_ERR_SHAPE, "R must be int8/uint8 [%d, %d, %d] with a zero point of its type", D, H,
+                           4 * H);
+    OT_TRY(check_qparam(k, in[L_WS], L_WS, D, H));
+    OT_TRY(check_qparam(k, in[L_RS], L_RS, D, H));
+    OT_TRY(check_qparam(k, in[L_WZ], L_WZ, D, H));
+    OT_TRY(check_qparam(k, in[L_RZ], L_RZ, D, H));
+    if (in[L_WS]->dtype != OCTET_FLOAT || in[L_RS]->dtype != OCTET_FLOAT)
+        return ot_node_err(k, OCTET_ERR_SHAPE, "W_scale and R_scale must be float32");
+    /* ORT: with per-column zero points, int8 ones must be 0 and uint8 ones all equal */
+    for (int zi = L_WZ; zi <= L_RZ; zi += 2) {
+        const octet_tensor *z = in[zi];
+        if (z->ndim != 2) continue;
+        for (int64_t i = 0; i < ot_tensor_numel(z); i++)
+            if (z->dtype == OCTET_INT8 ? ot_tensor_get_i64(z, i) != 0 : ot_tensor_get_i64(z, i) != ot_tensor_get_i64(z, 0))
+                return ot_node_err(k, OCTET_ERR_SHAPE, "input %d: per-column zero points must be %s", zi,
+                                   z->dtype == OCTET_INT8 ? "zero" : "all equal");
+    }
+    if (bias && (bias->dtype != OCTET_FLOAT || bias->ndim != 2 || bias->dims[0] != D || bias->dims[1] != 8 * (int64_t)H))
+        return ot_node_err(k, OCTET_ERR_SHAPE, "B must be float32 [%d, %d]", D, 8 * H);
+    if (lens && (lens->dtype != OCTET_INT32 || lens->ndim != 1 || lens->dims[0] != batch))
+        return ot_node_err(k, OCTET_ERR_SHAPE, "sequence_lens must be int32 [%lld]", (long long)batch);
+    const octet_tensor *hc[2] = {h0, c0};
+    for (int i = 0; i < 2; i++)
+        if (hc[i] && (hc[i]->dtype != OCTET_FLOAT || hc[i]->ndim != 3 || hc[i]->dims[0] != D || hc[i]->dims[1] != batch ||
+                      hc[i]->dims[2] != H))
+            return ot_node_err(k, OCTET_ERR_SHAPE, "initial_%c must be float32 [%d, %lld, %d]", i ? 'c' : 'h', D,
+                               (long long)batch, H);
+    if (p && (p->dtype != OCTET_FLOAT || p->ndim != 2 || p->dims[0] != D || p->dims[1] != 3 * (int64_t)H))
+        return ot_node_err(k, OCTET_ERR_SHAPE, "P must be float32 [%d, %d]", D, 3 * H);
+    int S = (int)seq, Bn = (int)batch;
+    int32_t *len = ot_malloc((size_t)(Bn > 0 ? Bn : 1) * sizeof *len);
+    if (!len) return ot_err(OCTET_ERR_NOMEM, "out of memory");
+    int max_len = 0;
+    for (int b = 0; b < Bn; b++) {
+        len[b] = lens ? ((const int32_t *)lens->data)[b] : S;
+        if (len[b] < 0 || len[b] > S) {
+            int bad = (int)len[b];
+            free(len);
+            return ot_node_err(k, OCTET_ERR_SHAPE, "sequence_lens[%d] = %d is outside [0, %d]", b, bad, S);
+        }
+        max_len = len[b] > max_len ? len[b] : max_len;
+    }
+    octet_tensor *y = n_out > 0 ? out[0] : NULL, *yh = n_out > 1 ? out[1] : NULL, *yc = n_out > 2 ? out[2] : NULL;
+    octet_status s = OCTET_OK;
+    if (y) s = ot_tensor_alloc(y, OCTET_FLOAT, 4, (const int64_t[]){seq, D, batch, H});
+    if (s == OCTET_OK && yh) s = ot_tensor_alloc(yh, OCTET_FLOAT, 3, (const int64_t[]){D, batch, H});
+    if (s == OCTET_OK && yc) s = ot_tensor_alloc(yc, OCTET_FLOAT, 3, (const int64_t[]){D, batch, H});
+    size_t dir_bh = (size_t)Bn * H;
+    float *fh = ot_calloc(dir_bh * D + 1, sizeof(float)), *fc = ot_calloc(dir_bh * D + 1, sizeof(float));
+    float *ybuf = y ? ot_calloc((size_t)S * dir_bh + 1, sizeof(float)) : NULL;
+    float *fbias = ot_malloc((size_t)4 * H * sizeof(float));
+    if (s == OCTET_OK && (!fh || !fc || (y && !ybuf) || !fbias)) s = ot_err(OCTET_ERR_NOMEM, "out of memory");
+    if (s == OCTET_OK && y) memset(y->data, 0, ot_tensor_nbytes(y));
+    const lstm_state *st = k->state;
+    for (int d = 0; s == OCTET_OK && d < D && max_len > 0; d++) {
+        ot_qgemm_packed *lw = NULL, *lr = NULL;
+        const ot_qgemm_packed *pw = st && st->w[d] && st->w_data == w->data && st->wz_data == in[L_WZ]->data ? st->w[d] : NULL;
+        const ot_qgemm_packed *pr = st && st->r[d] && st->r_data == r->data && st->rz_data == in[L_RZ]->data ? st->r[d] : NULL;
+        if (!pw && (s = pack_dir(&lw, w, in[L_WZ], d)) == OCTET_OK) pw = lw;
+        if (s == OCTET_OK && !pr && (s = pack_dir(&lr, r, in[L_RZ], d)) == OCTET_OK) pr = lr;
+        if (s == OCTET_OK) {
+            /* fused bias: Wb + Rb, gates i, o, f, c */
+            if (bias) {
+                const float *bd = (const float *)bias->data + (size_t)d * 8 * H;
+                for (int i = 0; i < 4 * H; i++) fbias[i] = bd[i] + bd[4 * H + i];
+            }
+            const octet_tensor *ws = in[L_WS], *rs = in[L_RS];
+            bool wcol = ws->ndim == 2, rcol = rs->ndim == 2;
+            lstm_dir L = {.a = &a, .d = d, .seq = S, .batch = Bn, .in_size = (int)isz,
+                          .reverse = a.reverse || d == 1, .y_out = y != NULL, .x = x->data, .lens = len,
+                          .max_len = max_len, .pw = pw, .pr = pr,
+                          .ws = (const float *)ws->data + (wcol ? (size_t)d * 4 * H : (size_t)d), .ws_col = wcol,
+                          .rs = (const float *)rs->data + (rcol ? (size_t)d * 4 * H : (size_t)d), .rs_col = rcol,
+                          .bias = bias ? fbias : NULL, .peep = p ? (const float *)p->data + (size_t)d * 3 * H : NULL,
+                          .h0 = h0 ? (const float *)h0->data + d * dir_bh : NULL,
+                          .c0 = c0 ? (const float *)c0->data + d * dir_bh : NULL, .ybuf = ybuf,
+                          .final_h = fh + d * dir_bh, .final_c = fc + d * dir_bh, .threads = k->threads};
+            s = lstm_direction(&L);
+            /* Y[t][d] from the step-major buffer, reversed back per sequence for the reverse direction */
+            if (s == OCTET_OK && y) {
+                float *yd = y->data;
+                for (int t = 0; t < S; t++)
+                    for (int b = 0; b < Bn; b++) {
+                        int src = L.reverse && t < len[b] ? len[b] - 1 - t : t;
+                        memcpy(yd + (((size_t)t * D + d) * Bn + b) * H, ybuf + ((size_t)src * Bn + b) * H,
+                               (size_t)H * sizeof(float));
+                    }
+                memset(ybuf, 0, (size_t)S * dir_bh * sizeof(float));
+            }
+        }
+        ot_qgemm_packed_free(lw);
+        ot_qgemm_packed_free(lr);
+    }
+    if (s == OCTET_OK && yh) memcpy(yh->data, fh, dir_bh * D * sizeof(float));
+    if (s == OCTET_OK && yc) memcpy(yc->data, fc, dir_bh * D * sizeof(float));
+    free(len);
+    free(fh);
+    free(fc);
+    free(ybuf);
+    free(fbias);
+    return s;
+}

@@ -243,12 +243,11 @@ static octet_status mm_pack(const ot_kernel *k, const octet_tensor *B, const oct
 }
 
 /* prepare for both MatMul ops: pack B when it (and its zero point) are constants. */
-static octet_status mm_prepare_common(ot_kernel *k, const octet_tensor *const *consts, int n_in, int a_idx,
-                                      int azp_idx, int b_idx, int bzp_idx) {
+static octet_status mm_prepare_common(ot_kernel *k, const octet_tensor *const *consts, int n_in, int azp_idx,
+                                      int b_idx, int bzp_idx) {
     const octet_tensor *B = n_in > b_idx ? consts[b_idx] : NULL;
     const octet_tensor *bzp = n_in > bzp_idx ? consts[bzp_idx] : NULL;
     const octet_tensor *azp = n_in > azp_idx ? consts[azp_idx] : NULL;
-    (void)a_idx;
     if (!B || !is_q8(B->dtype) || B->ndim < 1) return OCTET_OK;
     if (input_given(k, bzp_idx) && !bzp) return OCTET_OK;   /* zero point computed at run time */
     int32_t za = 0;
@@ -360,7 +359,7 @@ static octet_status a_zero_point(const ot_kernel *k, const octet_tensor *zp, con
 }
 
 static octet_status mmi_prepare(ot_kernel *k, const octet_tensor *const *consts, int n_in) {
-    return mm_prepare_common(k, consts, n_in, 0, 2, 1, 3);
+    return mm_prepare_common(k, consts, n_in, 2, 1, 3);
 }
 
 static octet_status mmi_run(ot_kernel *k, const octet_tensor *const *in, int n_in, octet_tensor **out, int n_out) {
@@ -389,7 +388,7 @@ static octet_status mmi_run(ot_kernel *k, const octet_tensor *const *in, int n_i
 
 /* QLinearMatMul inputs: a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point. */
 static octet_status qmm_prepare(ot_kernel *k, const octet_tensor *const *consts, int n_in) {
-    return mm_prepare_common(k, consts, n_in, 0, 2, 3, 5);
+    return mm_prepare_common(k, consts, n_in, 2, 3, 5);
 }
 
 static octet_status qmm_run(ot_kernel *k, const octet_tensor *const *in, int n_in, octet_tensor **out, int n_out) {
@@ -472,9 +471,8 @@ static const octet_tensor *inp(const octet_tensor *const *in, int n_in, int i) {
 }
 
 /* Check the constant-side inputs and build the kernel descriptor; x_dtype is X's type. */
-static octet_status qc_read(const ot_kernel *k, bool qlinear, const octet_tensor *const *in, int n_in,
-                            octet_dtype x_dtype, int64_t group, qc_params *p) {
-    memset(p, 0, sizeof *p);
+static octet_status qc_read_impl(const ot_kernel *k, bool qlinear, const octet_tensor *const *in, int n_in,
+                                 octet_dtype x_dtype, int64_t group, qc_params *p) {
     const qc_idx ix = qlinear ? QLINEAR_IDX : CONVINT_IDX;
     const octet_tensor *w = inp(in, n_in, ix.w), *xzp = inp(in, n_in, ix.xzp), *wzp = inp(in, n_in, ix.wzp);
     const octet_tensor *bias = inp(in, n_in, ix.b);
@@ -564,6 +562,18 @@ static octet_status qc_read(const ot_kernel *k, bool qlinear, const octet_tensor
     if (d->lo > d->hi)
         return ot_node_err(k, OCTET_ERR_INVALID_ARG, "fused activation range octet_act_lo..octet_act_hi is empty");
     return OCTET_OK;
+}
+
+/* qc_read_impl, with p's buffers freed on failure (p is always safe to qc_params_free). */
+static octet_status qc_read(const ot_kernel *k, bool qlinear, const octet_tensor *const *in, int n_in,
+                            octet_dtype x_dtype, int64_t group, qc_params *p) {
+    memset(p, 0, sizeof *p);
+    octet_status s = qc_read_impl(k, qlinear, in, n_in, x_dtype, group, p);
+    if (s != OCTET_OK) {
+        qc_params_free(p);
+        memset(p, 0, sizeof *p);
+    }
+    return s;
 }
 
 typedef struct qc_state {

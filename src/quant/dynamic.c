@@ -126,19 +126,25 @@ octet_status ot_quantize_weights_kn(const float *w, int64_t groups, int64_t K, i
     }
     int32_t qmin, qmax;
     ot_qrange(qt, &qmin, &qmax);
+    if (reduce_range) { /* as ot_calc_qparams: [-64, 63] / [0, 127] */
+        if (qmin < 0) qmin /= 2, qmax /= 2;
+        else qmax /= 2;
+    }
     int64_t nch = per_channel ? N : 1;
     for (int64_t g = 0; g < groups; g++) {
         const float *wg = w + g * K * N;
         for (int64_t c = 0; c < nch; c++) {
             int64_t n0 = per_channel ? c : 0, n1 = per_channel ? c + 1 : N;
             float mn = INFINITY, mx = -INFINITY;
+            bool bad = false;
             for (int64_t k = 0; k < K; k++)
                 for (int64_t n = n0; n < n1; n++) {
                     float v = wg[k * N + n];
+                    bad |= !isfinite(v);
                     if (v < mn) mn = v;
                     if (v > mx) mx = v;
                 }
-            if (!isfinite(mn) || !isfinite(mx)) {
+            if (bad) {
                 octet_tensor_free(*q);
                 octet_tensor_free(*scale);
                 octet_tensor_free(*zero_point);
@@ -219,7 +225,6 @@ typedef struct wq_entry {
     float mul;
     bool symmetric;
     char *q, *s, *z;
-    char *s4;          /* Conv: the scale reshaped [M,1,1..] for the output Mul */
 } wq_entry;
 
 /* Onnx form: one DynamicQuantizeLinear per activation and graph. */
@@ -409,27 +414,30 @@ static octet_status quantize_weight(ctx *c, ot_graph *owner, const char *wname, 
     case WK_NK:
         q->ndim = 2, q->dims[0] = K, q->dims[1] = N;
         break;
-    case WK_RNN:
-        break; /* [dirs, in, G*H]; scale [dirs] or [dirs, G*H] */
+    case WK_RNN: /* [dirs, in, G*H]; scale and zero point [dirs] or [dirs, G*H], even for one direction */
+        if (per_channel && s->ndim == 1) {
+            s->ndim = z->ndim = 2;
+            s->dims[0] = z->dims[0] = groups;
+            s->dims[1] = z->dims[1] = N;
+        }
+        break;
     case WK_CONV:
         q->ndim = w->ndim;
         memcpy(q->dims, w->dims, sizeof q->dims);
         break;
     }
-    octet_tensor *s4 = NULL;
     if (layout == WK_CONV) {
-        /* ConvInteger's w_zero_point is [M] (or a scalar); the output Mul wants [M,1,1..] */
         if (c->cfg.per_channel) {
-            s4 = ot_tensor_clone(s);
-            if (s4) {
-                s4->ndim = w->ndim - 1;
-                s4->dims[0] = w->dims[0];
-                for (int d = 1; d < s4->ndim; d++) s4->dims[d] = 1;
-            }
+            /* the scale as [M,1,1..] for the output Mul; the zero point [M] for ConvInteger, or one scalar when
+             * all are equal (always so for symmetric weights): ONNX Runtime takes no per-channel one */
+            s->ndim = w->ndim - 1;
+            for (int d = 1; d < s->ndim; d++) s->dims[d] = 1;
+            bool same = true;
+            for (int64_t i = 1; i < ot_tensor_numel(z); i++) same &= ot_tensor_get_i64(z, i) == ot_tensor_get_i64(z, 0);
+            if (same) z->ndim = 0;
         } else {
             s->ndim = 0, z->ndim = 0;
         }
-        if (c->cfg.per_channel && !s4) st = oom();
     }
     if (!ot_grow((void **)&c->wq, &c->cap_wq, c->n_wq + 1, sizeof *c->wq)) st = oom();
     wq_entry *e = st == OCTET_OK ? &c->wq[c->n_wq] : NULL;
@@ -443,19 +451,16 @@ static octet_status quantize_weight(ctx *c, ot_graph *owner, const char *wname, 
         e->q = fresh_name(c, wname, "_quantized");
         e->s = fresh_name(c, wname, "_scale");
         e->z = fresh_name(c, wname, "_zero_point");
-        if (s4) e->s4 = fresh_name(c, wname, "_scale_out");
-        if (!e->src || !e->q || !e->s || !e->z || (s4 && !e->s4)) st = oom();
+        if (!e->src || !e->q || !e->s || !e->z) st = oom();
         c->n_wq++;
     }
     if (st == OCTET_OK) st = add_init(c, owner, e->q, q), q = NULL;
     if (st == OCTET_OK) st = add_init(c, owner, e->s, s), s = NULL;
     if (st == OCTET_OK) st = add_init(c, owner, e->z, z), z = NULL;
-    if (st == OCTET_OK && s4) st = add_init(c, owner, e->s4, s4), s4 = NULL;
     if (st == OCTET_OK) st = note_drop(c, owner, wname);
     octet_tensor_free(q);
     octet_tensor_free(s);
     octet_tensor_free(z);
-    octet_tensor_free(s4);
     if (st == OCTET_OK) {
         if (c->rep) c->rep->n_weights++;
         *out = e;
@@ -805,8 +810,13 @@ static octet_status do_conv(ctx *c, const scope *sc, rewrite *rw) {
     if (bname && (!bt || bt->dtype != OCTET_FLOAT || ot_tensor_numel(bt) != w->dims[0]))
         return float_because(rw, "bias is not a constant float32 [M]");
     const wq_entry *e = NULL;
+    bool sym = c->cfg.symmetric_weights;
+    if (c->cfg.per_channel && !sym && c->cfg.ort_compatible) {
+        sym = true; /* ONNX Runtime's ConvInteger takes one weight zero point */
+        float_because(rw, "per-channel Conv weights made symmetric (ONNX Runtime's ConvInteger takes one zero point)");
+    }
     char *wname = ot_strdup(n->inputs[1]), *x = ot_strdup(n->inputs[0]);
-    octet_status st = wname && x ? quantize_weight(c, owner, wname, w, WK_CONV, 1.0f, c->cfg.symmetric_weights, &e) : oom();
+    octet_status st = wname && x ? quantize_weight(c, owner, wname, w, WK_CONV, 1.0f, sym, &e) : oom();
     free(wname);
     if (st != OCTET_OK) {
         free(x);
@@ -842,7 +852,7 @@ static octet_status do_conv(ctx *c, const scope *sc, rewrite *rw) {
     if (!i32 || !f || !scn || !n1 || !n2 || !n3 || !n4 || !yy || (bt && (!nb || !n5))) st = oom();
     if (st == OCTET_OK) {
         const char *ci[4] = {d->q, e->q, d->z, e->z};
-        const char *si[2] = {d->s, e->s4 ? e->s4 : e->s};
+        const char *si[2] = {d->s, e->s};
         const char *oi[2] = {f, scn};
         const char *mo = bt ? nb : yy;
         const char *bi[2] = {nb, b4};
@@ -1018,7 +1028,7 @@ static void remove_unread(ctx *c) {
 static void ctx_free(ctx *c) {
     names_free(&c->names);
     for (int i = 0; i < c->n_wq; i++) {
-        free(c->wq[i].src), free(c->wq[i].q), free(c->wq[i].s), free(c->wq[i].z), free(c->wq[i].s4);
+        free(c->wq[i].src), free(c->wq[i].q), free(c->wq[i].s), free(c->wq[i].z);
     }
     free(c->wq);
     for (int i = 0; i < c->n_dql; i++) free(c->dql[i].x), free(c->dql[i].q), free(c->dql[i].s), free(c->dql[i].z);

@@ -84,10 +84,12 @@ def random_conv(rng, i, nsp, depthwise=False):
     maxsz = {1: 60, 2: 23, 3: 7}[nsp]
     size = [int(rng.integers((k[j] - 1) * d[j] + 1, (k[j] - 1) * d[j] + 1 + maxsz)) for j in range(nsp)]
     auto_pad = [None, None, "SAME_UPPER", "SAME_LOWER", "VALID", "NOTSET"][int(rng.integers(0, 6))]
+    if auto_pad and auto_pad.startswith("SAME"):
+        d = [1] * nsp  # ONNX Runtime rejects dilations with SAME padding
     pads = [int(rng.integers(0, kk)) for kk in k] + [int(rng.integers(0, kk)) for kk in k]
     return conv_case(rng, "conv%dd_%s%03d" % (nsp, "dw" if depthwise else "", i), nsp, n, c, m, g, k, s, d, pads,
                      auto_pad, size, bias=bool(rng.integers(0, 3)), kshape=bool(rng.integers(0, 2)),
-                     opset=int(rng.choice([11, 13, 22])), const_w=bool(rng.integers(0, 4)))
+                     opset=int(rng.choice([11, 13, 21])), const_w=bool(rng.integers(0, 4)))
 
 
 def convt_case(rng, name, n, c, m, g, k, s, d, size, pads=None, out_pad=None, out_shape=None, auto_pad=None,
@@ -184,7 +186,7 @@ def cases():
         s = [int(rng.integers(1, 4)) for _ in range(nsp)]
         d = [int(rng.choice([1, 1, 2])) for _ in range(nsp)]
         size = [int(rng.integers(1, 13)) for _ in range(nsp)]
-        out_pad = [int(rng.integers(0, max(s[j], d[j]))) for j in range(nsp)]
+        out_pad = [int(rng.integers(0, s[j])) for j in range(nsp)]
         full = [(size[j] - 1) * s[j] + out_pad[j] + (k[j] - 1) * d[j] + 1 for j in range(nsp)]
         kind = i % 5
         pads = [int(rng.integers(0, k[j])) for j in range(nsp)] + [int(rng.integers(0, k[j])) for j in range(nsp)]
@@ -208,8 +210,6 @@ def cases():
     # as in PaddleOCR's DB head: 2x2 stride 2 upsampling on a wide map
     out.append(convt_case(rng, "convt_db_head", 1, 24, 24, 1, [2, 2], [2, 2], [1, 1], [40, 120], pads=[0, 0, 0, 0]))
     out.append(convt_case(rng, "convt_db_head_1ch", 1, 24, 1, 1, [2, 2], [2, 2], [1, 1], [40, 120]))
-    out.append(convt_case(rng, "convt_outshape_full", 1, 4, 6, 2, [3, 3], [2, 2], [1, 1], [5, 7],
-                          out_shape=[1, 6, 11, 15]))
     out.append(convt_case(rng, "convt_3d", 1, 2, 3, 1, [2, 3, 3], [2, 1, 2], [1, 1, 1], [3, 4, 5],
                           expect_ort_error=True))
     out.append(case("err_convt_channels", make_model("ConvTranspose", randn(rng, [1, 3, 5, 5]),

@@ -24,9 +24,10 @@ def et(dtype):
     return onnx.mapping.NP_TYPE_TO_TENSOR_TYPE[np.dtype(dtype)]
 
 
-def model(op, ins, out_dtypes, attrs=None, init=(), n_out=None, opset=13):
+def model(op, ins, out_dtypes, attrs=None, init=(), unused_outputs=(), opset=13):
     """ins: list of (name, array) or None (an omitted optional input). Names in `init` become
-    initializers; the rest are graph inputs fed by the case."""
+    initializers; the rest are graph inputs fed by the case. Output indices in unused_outputs are left
+    empty on the node."""
     node_in, g_in, inits, feed = [], [], [], {}
     for item in ins:
         if item is None:
@@ -40,9 +41,9 @@ def model(op, ins, out_dtypes, attrs=None, init=(), n_out=None, opset=13):
         else:
             g_in.append(helper.make_tensor_value_info(name, et(arr.dtype), arr.shape))
             feed[name] = arr
-    outs = ["y%d" % i for i in range(len(out_dtypes))]
+    outs = ["" if i in unused_outputs else "y%d" % i for i in range(len(out_dtypes))]
     node = helper.make_node(op, node_in, outs, domain=MS, **(attrs or {}))
-    g_out = [helper.make_tensor_value_info(o, et(d), None) for o, d in zip(outs, out_dtypes)]
+    g_out = [helper.make_tensor_value_info(o, et(d), None) for o, d in zip(outs, out_dtypes) if o]
     graph = helper.make_graph([node], op.lower(), g_in, g_out, inits)
     m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset), helper.make_opsetid(MS, 1)],
                           producer_name="octet-tests")
@@ -83,6 +84,18 @@ def all_values(dt, reps=1):
 
 
 # ---------------------------------------------------------------- QLinearAdd / QLinearMul
+
+# (mode 1 = A repeated, 2 = B repeated; signed; sa, sb, sc, za, zb, zc, the repeated value)
+ADD_TIES = [
+    (1, 0, (0.521501184, 0.749859691, 0.0684180334, 165, 251, 41, 200)),
+    (1, 0, (0.465951383, 0.0909518823, 0.163074598, 123, 147, 164, 116)),
+    (1, 1, (0.0510846712, 0.234423429, 0.0338952057, 106, 84, -111, 26)),
+    (1, 1, (0.0219674613, 0.482217938, 0.0572061166, 85, 91, -34, 106)),
+    (2, 0, (0.0108316299, 0.0928586498, 0.255542994, 31, 179, 127, 57)),
+    (2, 0, (0.0671724752, 0.200500682, 0.0291615911, 195, 168, 240, 231)),
+    (2, 1, (0.0159496777, 0.237299904, 0.0309192203, -75, -52, 70, -55)),
+    (2, 1, (0.0380482227, 0.677964747, 0.0155116869, 28, -62, -5, -56)),
+]
 
 def binary_cases(rng):
     out = []
@@ -127,6 +140,18 @@ def binary_cases(rng):
             ins = [("a", a), ("a_s", np.float32(1.0)), ("a_z", zp(rng, dt)), ("b", b), ("b_s", np.float32(1.0)),
                    ("b_z", zp(rng, dt)), ("c_s", np.float32(0.01)), ("c_z", zp(rng, dt))]
             out.append(case("%s_%s_saturate" % (op, np.dtype(dt).name), model(op, ins, [dt])))
+        # scales where the operand order of ORT's formula decides a rounding (found by search): a repeated A
+        # (ORT hands MLAS the other operand first) or a repeated B, against every value
+        for mode, sgn, params in ADD_TIES:
+            if op != "QLinearAdd":
+                continue
+            dt = np.int8 if sgn else np.uint8
+            sa, sb, scc, za, zb, zc, x0 = params
+            one, allv = np.array([x0], dt), all_values(dt)
+            a, b = (one, allv) if mode == 1 else (allv, one)
+            ins = [("a", a), ("a_s", np.float32(sa)), ("a_z", np.array(za, dt)), ("b", b), ("b_s", np.float32(sb)),
+                   ("b_z", np.array(zb, dt)), ("c_s", np.float32(scc)), ("c_z", np.array(zc, dt))]
+            out.append(case("QLinearAdd_tie_m%d_%s_%s" % (mode, np.dtype(dt).name, x0), model(op, ins, [dt])))
         # mixed types are rejected
         ins = [("a", rq(rng, np.uint8, [3])), ("a_s", sc(rng)), ("a_z", np.uint8(1)), ("b", rq(rng, np.int8, [3])),
                ("b_s", sc(rng)), ("b_z", np.int8(1)), ("c_s", sc(rng)), ("c_z", np.uint8(3))]
@@ -383,6 +408,66 @@ def mm2f_cases(rng):
     return out
 
 
+# ---------------------------------------------------------------- DynamicQuantizeLSTM
+
+def lstm_cases(rng):
+    out = []
+    specs = [
+        # tag, direction, seq, batch, input, hidden, extras
+        ("fwd", "forward", 5, 3, 7, 6, {}),
+        ("rev", "reverse", 4, 2, 5, 4, {}),
+        ("bidi", "bidirectional", 6, 3, 9, 5, {}),
+        ("fwd_bias_init", "forward", 5, 3, 7, 6, {"bias": 1, "init": 1}),
+        ("bidi_all", "bidirectional", 5, 4, 6, 7, {"bias": 1, "init": 1, "peep": 1, "lens": [5, 2, 4, 1]}),
+        ("rev_lens", "reverse", 6, 3, 4, 5, {"bias": 1, "lens": [3, 6, 1]}),
+        ("fwd_lens_no_y", "forward", 6, 3, 4, 5, {"bias": 1, "lens": [4, 6, 2], "no_y": 1}),
+        ("per_col", "forward", 4, 2, 8, 5, {"per_col": 1, "bias": 1}),
+        ("bidi_per_col_u8", "bidirectional", 4, 2, 8, 5, {"per_col": 1, "bias": 1, "u8": 1}),
+        ("u8", "forward", 5, 2, 6, 4, {"u8": 1, "bias": 1, "init": 1}),
+        ("clip_forget", "forward", 5, 3, 7, 6, {"bias": 1, "attrs": {"clip": 0.7, "input_forget": 1}}),
+        ("acts", "forward", 5, 3, 7, 6, {"bias": 1, "attrs": {"activations": ["Sigmoid", "Relu", "Tanh"]}}),
+        ("big", "bidirectional", 7, 5, 40, 33, {"bias": 1, "init": 1}),
+    ]
+    for j, (tag, direction, S, B, I, H, ex) in enumerate(specs):
+        D = 2 if direction == "bidirectional" else 1
+        wt = np.uint8 if ex.get("u8") else np.int8
+        x = (rng.standard_normal([S, B, I]) * 1.5).astype(np.float32)
+        w = w8(rng, wt, [D, I, 4 * H])
+        r = w8(rng, wt, [D, H, 4 * H])
+        qshape = [D, 4 * H] if ex.get("per_col") else [D]
+        ws = np.exp(rng.uniform(-6, -4, qshape)).astype(np.float32)
+        rs = np.exp(rng.uniform(-6, -4, qshape)).astype(np.float32)
+        if wt == np.uint8:
+            # ORT takes one zero point per direction; [D, 4H] ones must all be equal (across directions too)
+            if len(qshape) == 2:
+                wz, rz = np.full(qshape, rng.integers(100, 156), wt), np.full(qshape, rng.integers(100, 156), wt)
+            else:
+                wz, rz = rng.integers(100, 156, qshape).astype(wt), rng.integers(100, 156, qshape).astype(wt)
+        else:
+            wz, rz = np.zeros(qshape, wt), np.zeros(qshape, wt)
+        bias = (rng.standard_normal([D, 8 * H]) * 0.5).astype(np.float32) if ex.get("bias") else None
+        lens = np.array(ex["lens"], np.int32) if "lens" in ex else None
+        h0 = (rng.standard_normal([D, B, H]) * 0.5).astype(np.float32) if ex.get("init") else None
+        c0 = (rng.standard_normal([D, B, H]) * 0.5).astype(np.float32) if ex.get("init") else None
+        p = (rng.standard_normal([D, 3 * H]) * 0.3).astype(np.float32) if ex.get("peep") else None
+        ins = [("x", x), ("w", w), ("r", r), ("b", bias) if bias is not None else None,
+               ("lens", lens) if lens is not None else None, ("h0", h0) if h0 is not None else None,
+               ("c0", c0) if c0 is not None else None, ("p", p) if p is not None else None,
+               ("ws", ws), ("wz", wz), ("rs", rs), ("rz", rz)]
+        attrs = {"hidden_size": H, "direction": direction}
+        attrs.update(ex.get("attrs", {}))
+        init = {"w", "r", "ws", "wz", "rs", "rz", "b", "p"} if j % 2 == 0 else set()
+        unused = (0,) if ex.get("no_y") else ()
+        out.append(case("DynamicQuantizeLSTM_%s" % tag,
+                        model("DynamicQuantizeLSTM", ins, [np.float32] * 3, attrs, init=init, unused_outputs=unused)))
+        if tag == "bidi_per_col_u8":
+            # per-column uint8 zero points that differ are rejected, as by ORT
+            ins[9] = ("wz", np.arange(D * 4 * H).reshape(D, 4 * H).astype(np.uint8))
+            out.append(case("DynamicQuantizeLSTM_bad_zp", model("DynamicQuantizeLSTM", ins, [np.float32] * 3, attrs),
+                            expect_error=True, expect_ort_error=True))
+    return out
+
+
 def cases():
     rng = np.random.default_rng(SEED)
     out = []
@@ -393,4 +478,5 @@ def cases():
     out += softmax_cases(rng)
     out += pool_cases(rng)
     out += mm2f_cases(rng)
+    out += lstm_cases(rng)
     return out

@@ -595,7 +595,7 @@ static void test_convt_random(void **state) {
             p.s[i] = rint_in(1, 3);
             p.d[i] = rint_in(1, 2);
             p.in[i] = rint_in(1, p.nsp == 3 ? 5 : 12);
-            opad[i] = rint_in(0, (int)(p.s[i] > p.d[i] ? p.s[i] : p.d[i]) - 1);
+            opad[i] = rint_in(0, (int)p.s[i] - 1);  /* ONNX Runtime rejects output_padding >= stride */
             int64_t dk = (p.k[i] - 1) * p.d[i] + 1;
             int64_t full = (p.in[i] - 1) * p.s[i] + opad[i] + dk;
             pads[i] = rint_in(0, (int)(p.k[i] - 1));
@@ -604,10 +604,10 @@ static void test_convt_random(void **state) {
             strides[i] = p.s[i];
             dil[i] = p.d[i];
             if (use_oshape) {
-                /* total padding = full - out; ONNX Runtime puts the odd one at the end */
+                /* total padding = full - out; ONNX Runtime puts the odd one at the start */
                 int64_t total = rint_in(0, (int)(full > 1 ? (full - 1 < 3 ? full - 1 : 3) : 0));
                 oshape[i] = full - total;
-                p.pb[i] = total / 2;
+                p.pb[i] = total - total / 2;
                 p.out[i] = oshape[i];
             } else {
                 p.pb[i] = pads[i];
@@ -717,6 +717,102 @@ static void test_conv_errors(void **state) {
     octet_tensor_free(w3);
     octet_tensor_free(w4);
     octet_tensor_free(b);
+}
+
+
+/* ---- Resize features newer than the per-op test generator's checker (opsets 18/19) ---- */
+
+static octet_tensor *i64_tensor(int64_t n, const int64_t *v) {
+    int64_t d[1] = {n};
+    octet_tensor *t = ot_tensor_new(OCTET_INT64, 1, d);
+    assert_non_null(t);
+    memcpy(t->data, v, sizeof(int64_t) * (size_t)n);
+    return t;
+}
+
+static void run_resize_sizes(int opset, const int64_t *axes, int n_axes, const char *policy, const octet_tensor *x,
+                             const int64_t *sizes, int n_sizes, octet_tensor *y) {
+    op_env e = env_new("Resize", "");
+    ot_node_add_attr_string(e.node, "mode", "nearest");
+    ot_node_add_attr_string(e.node, "coordinate_transformation_mode", "asymmetric");
+    ot_node_add_attr_string(e.node, "nearest_mode", "floor");
+    if (n_axes) ot_node_add_attr_ints(e.node, "axes", axes, (size_t)n_axes);
+    if (policy) ot_node_add_attr_string(e.node, "keep_aspect_ratio_policy", policy);
+    octet_tensor *sz = i64_tensor(n_sizes, sizes);
+    const octet_tensor *in[4] = {x, NULL, NULL, sz};
+    octet_status st = run_op(&e, opset, 1, in, 4, y, false);
+    if (st != OCTET_OK) fail_msg("resize: %s", octet_last_error());
+    octet_tensor_free(sz);
+    env_free(&e);
+}
+
+static void test_resize_opset18(void **state) {
+    (void)state;
+    /* axes: only the last axis, 2 -> 4 columns: each column doubled */
+    float xv[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    int64_t xd[4] = {1, 1, 2, 4};
+    octet_tensor *x = tensor(4, xd, xv);
+    octet_tensor y = {0};
+    int64_t ax[1] = {-1}, sz[1] = {8};
+    run_resize_sizes(18, ax, 1, NULL, x, sz, 1, &y);
+    assert_int_equal(y.dims[2], 2);
+    assert_int_equal(y.dims[3], 8);
+    float want1[16] = {1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8};
+    expect_close(y.data, want1, 16, 0, 0, "axes=[-1]");
+    /* keep_aspect_ratio_policy on axes [2, 3], sizes [4, 4]: scales 2 and 1 */
+    int64_t ax2[2] = {2, 3}, sz2[2] = {4, 4};
+    run_resize_sizes(18, ax2, 2, "not_larger", x, sz2, 2, &y);  /* scale 1: unchanged */
+    assert_int_equal(y.dims[2], 2);
+    assert_int_equal(y.dims[3], 4);
+    expect_close(y.data, xv, 8, 0, 0, "not_larger");
+    run_resize_sizes(18, ax2, 2, "not_smaller", x, sz2, 2, &y); /* scale 2: 4 x 8 */
+    assert_int_equal(y.dims[2], 4);
+    assert_int_equal(y.dims[3], 8);
+    const float *yd = y.data;
+    for (int r = 0; r < 4; r++)
+        for (int c = 0; c < 8; c++) assert_true(yd[r * 8 + c] == xv[(r / 2) * 4 + c / 2]);
+    run_resize_sizes(18, ax2, 2, "stretch", x, sz2, 2, &y);     /* 4 x 4 */
+    assert_int_equal(y.dims[2], 4);
+    assert_int_equal(y.dims[3], 4);
+    ot_tensor_reset(&y);
+    /* antialias is refused clearly */
+    op_env e = env_new("Resize", "");
+    ot_node_add_attr_string(e.node, "mode", "linear");
+    ot_node_add_attr_int(e.node, "antialias", 1);
+    float sv[4] = {1, 1, 0.5f, 0.5f};
+    int64_t sd[1] = {4};
+    octet_tensor *sc = tensor(1, sd, sv);
+    const octet_tensor *in[3] = {x, NULL, sc};
+    assert_int_equal(run_op(&e, 18, 1, in, 3, &y, false), OCTET_ERR_UNSUPPORTED);
+    assert_non_null(strstr(octet_last_error(), "antialias"));
+    env_free(&e);
+    /* half_pixel_symmetric (19), linear 1-D 4 -> 6: ONNX's reference formula, by hand */
+    e = env_new("Resize", "");
+    ot_node_add_attr_string(e.node, "mode", "linear");
+    ot_node_add_attr_string(e.node, "coordinate_transformation_mode", "half_pixel_symmetric");
+    float lv[4] = {0, 10, 20, 30};
+    int64_t ld[1] = {4};
+    octet_tensor *lx = tensor(1, ld, lv);
+    float s15[1] = {1.5f};
+    int64_t s1d[1] = {1};
+    octet_tensor *ls = tensor(1, s1d, s15);
+    const octet_tensor *lin[3] = {lx, NULL, ls};
+    assert_int_equal(run_op(&e, 19, 1, lin, 3, &y, false), OCTET_OK);
+    assert_int_equal(y.dims[0], 6);
+    /* out 6 = 1.5 * 4 exactly, so offset 0: x = (o + 0.5) / 1.5 - 0.5, clamped to [0, 3] */
+    for (int o = 0; o < 6; o++) {
+        double xo = (o + 0.5) / 1.5 - 0.5;
+        if (xo < 0) xo = 0;
+        if (xo > 3) xo = 3;
+        float want = (float)(xo * 10.0);
+        if (fabsf(((float *)y.data)[o] - want) > 1e-4f) fail_msg("half_pixel_symmetric %d: %g vs %g", o, ((float *)y.data)[o], want);
+    }
+    env_free(&e);
+    ot_tensor_reset(&y);
+    octet_tensor_free(lx);
+    octet_tensor_free(ls);
+    octet_tensor_free(sc);
+    octet_tensor_free(x);
 }
 
 /* ---- Gemm / MatMul ---- */
@@ -907,6 +1003,7 @@ int main(void) {
         cmocka_unit_test(test_gemm_f32_modes),
         cmocka_unit_test(test_convt_random),
         cmocka_unit_test(test_conv_errors),
+        cmocka_unit_test(test_resize_opset18),
         cmocka_unit_test(test_gemm),
         cmocka_unit_test(test_matmul),
     };

@@ -84,7 +84,7 @@ static op_env env_new(const char *op, int n_in, const octet_tensor *const *in) {
     assert_non_null(e.g);
     e.node = ot_graph_add_node(e.g, op, "", "n0");
     assert_non_null(e.node);
-    char bufs[12][8];
+    char bufs[12][16];
     const char *names[12];
     for (int i = 0; i < n_in; i++) {
         snprintf(bufs[i], sizeof bufs[i], "in%d", i);

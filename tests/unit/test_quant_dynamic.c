@@ -415,7 +415,7 @@ static void test_activation_sharing(void **state) {
     (void)state;
     octet_model *m = new_model(13);
     ot_graph *g = m->graph;
-    int64_t xd[2] = {3, 8}, wd[2] = {8, 8};
+    int64_t xd[2] = {8, 8}, wd[2] = {8, 8};
     ot_graph_add_input(g, "x", OCTET_FLOAT, 2, xd);
     ot_graph_add_output(g, "y", OCTET_FLOAT, 2, xd);
     init_f(g, "Wa", 2, wd, -1, 1);

@@ -55,6 +55,8 @@ typedef struct dq_info {
     bool per_axis;
 } dq_info;
 
+static bool is_8bit(octet_dtype t) { return t == OCTET_UINT8 || t == OCTET_INT8 || t == OCTET_UNDEFINED; }
+
 static bool find_dq(const ot_graph *g, const char *name, bool allow_per_axis, dq_info *d) {
     memset(d, 0, sizeof *d);
     int p = producer(g, name);
@@ -73,7 +75,9 @@ static bool find_dq(const ot_graph *g, const char *name, bool allow_per_axis, dq
     d->axis = ot_node_attr_int(n, "axis", 1);
     const octet_tensor *qi = init_of(g, d->q);
     d->qtype = d->zp_t ? d->zp_t->dtype : (qi ? qi->dtype : OCTET_UNDEFINED);
-    if (d->zp_t && d->zp_t->dtype != OCTET_UINT8 && d->zp_t->dtype != OCTET_INT8) return false;
+    /* 8-bit for activations and weights; int32 only makes sense for a bias (callers check) */
+    if (d->zp_t && d->zp_t->dtype != OCTET_UINT8 && d->zp_t->dtype != OCTET_INT8 && d->zp_t->dtype != OCTET_INT32)
+        return false;
     return true;
 }
 
@@ -262,6 +266,7 @@ static octet_status fuse_linear(qdq *c, int i, bool *done) {
         if (dx.qtype != OCTET_UNDEFINED) return OCTET_OK;
         dx.qtype = OCTET_UINT8;
     }
+    if (!is_8bit(dw.qtype)) return OCTET_OK;
     if (dw.qtype == OCTET_UNDEFINED) dw.qtype = OCTET_UINT8;
     if (dw.per_axis) {
         /* Conv: per output channel (axis 0); MatMul: per column (last axis) of a 2-D weight. */
@@ -326,6 +331,7 @@ static octet_status fuse_gemm(qdq *c, int i, bool *done) {
     if (ot_node_input(op, 2) && ot_node_attr_float(op, "beta", 1.0f) != 1.0f) return OCTET_OK;
     dq_info da, db;
     if (!find_dq(g, op->inputs[0], false, &da) || !find_dq(g, op->inputs[1], true, &db)) return OCTET_OK;
+    if (!is_8bit(da.qtype) || !is_8bit(db.qtype)) return OCTET_OK;
     const octet_tensor *bq = init_of(g, db.q);
     if (!bq || bq->ndim != 2) return OCTET_OK;
     bool tb = ot_node_attr_int(op, "transB", 0) != 0;
@@ -389,7 +395,7 @@ static octet_status fuse_contrib(qdq *c, int i, bool *done) {
     if (!ot_op_find("com.microsoft", qop)) return OCTET_OK; /* run it in float rather than not at all */
     dq_info d[16];
     for (int j = 0; j < n_x; j++) {
-        if (!find_dq(g, op->inputs[j], false, &d[j])) return OCTET_OK;
+        if (!find_dq(g, op->inputs[j], false, &d[j]) || !is_8bit(d[j].qtype)) return OCTET_OK;
         if (d[j].qtype == OCTET_UNDEFINED) d[j].qtype = OCTET_UINT8;
     }
     q_info q;
@@ -462,7 +468,7 @@ static octet_status fuse_movement(qdq *c, int i, bool *done) {
     dq_info d;
     q_info q;
     if (!find_dq(g, op->inputs[0], false, &d) || !find_q(g, op->outputs[0], &q)) return OCTET_OK;
-    if (!same_scalar(d.scale_t, q.scale_t)) return OCTET_OK;
+    if (!is_8bit(d.qtype) || !same_scalar(d.scale_t, q.scale_t)) return OCTET_OK;
     int32_t dz = scalar_zp(d.zp_t), qz = scalar_zp(q.zp_t);
     octet_dtype dt = d.zp_t ? d.zp_t->dtype : OCTET_UINT8;
     if (dz != qz || dt != q.qtype) return OCTET_OK;
