@@ -110,7 +110,7 @@ if [ "$do_fuzz" = 1 ]; then
            cmake --build "$dir" -j"$jobs" --target "${harnesses[@]}"; then
             mkdir -p "$dir/artifacts"
             for name in "${harnesses[@]}"; do
-                fz=$(find "$dir" -type f -perm -u+x -name "$name" | head -1)
+                fz=$(find "$dir/" -type f -perm -u+x -name "$name" | head -1)
                 if [ -z "$fz" ]; then
                     echo "FAILED: fuzz $name was not built"
                     failed_phases+=("fuzz-$name")

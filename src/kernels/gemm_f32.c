@@ -77,42 +77,67 @@ static void valid_range(int n, int out, int s, int p, int t, int *lo, int *hi) {
 }
 
 /* One im2col row (tap kk) over columns [n0, n0+nb) into tmp, then into the panels with
- * fixed-size 16-float copies: the row is a few contiguous runs of an input row (one per output row
- * touched), so both steps are plain memcpy/memset-like loops. */
+ * fixed-size 16-float copies: the row is a few contiguous runs of input rows (one per output row
+ * the block touches; found once per block), so both steps are plain copy loops. */
+typedef struct seg {
+    int ow, len, j;   /* first output column, count, position in the block */
+    int d0, h0;       /* input depth/row of tap (0, 0) */
+} seg;
+
 static void pack_b_im2col(const ot_gemm_f32_b *b, int k0, int kc, int n0, int nb, float *dst, float *tmp) {
     const ot_conv_geom *g = b->conv;
     const int D = g->in[0], H = g->in[1], W = g->in[2], OH = g->out[1], OW = g->out[2];
     const size_t plane = (size_t)D * H * W;
     const int full = (nb + NR - 1) / NR * NR;
+    seg segs[NB + 1];
+    int ns = 0;
+    for (int n = n0; n < n0 + nb; ns++) {
+        int r = n / OW, ow = n % OW, len = OW - ow < n0 + nb - n ? OW - ow : n0 + nb - n;
+        segs[ns].ow = ow;
+        segs[ns].len = len;
+        segs[ns].j = n - n0;
+        segs[ns].d0 = (r / OH) * g->s[0] - g->p[0];
+        segs[ns].h0 = (r % OH) * g->s[1] - g->p[1];
+        n += len;
+    }
+    for (int j = nb; j < full; j++) tmp[j] = 0.0f;
+    int k = k0, e = k % g->k[2], bb = (k / g->k[2]) % g->k[1], a = (k / (g->k[2] * g->k[1])) % g->k[0];
+    int c = k / (g->k[2] * g->k[1] * g->k[0]);
     for (int kk = 0; kk < kc; kk++) {
-        int k = k0 + kk, e = k % g->k[2], t = k / g->k[2];
-        int bb = t % g->k[1], a = (t / g->k[1]) % g->k[0], c = t / (g->k[1] * g->k[0]);
         const float *xc = b->image + (size_t)c * plane;
         int wlo, whi;
         valid_range(W, OW, g->s[2], g->p[2], e * g->d[2], &wlo, &whi);
-        const int iw0 = e * g->d[2] - g->p[2], sw = g->s[2];
-        for (int n = n0; n < n0 + nb;) {
-            int r = n / OW, ow = n % OW, len = OW - ow < n0 + nb - n ? OW - ow : n0 + nb - n;
-            float *tr = tmp + (n - n0);
-            int od = r / OH, oh = r % OH;
-            int id = od * g->s[0] - g->p[0] + a * g->d[0], ih = oh * g->s[1] - g->p[1] + bb * g->d[1];
+        const int iw0 = e * g->d[2] - g->p[2], sw = g->s[2], da = a * g->d[0], hb = bb * g->d[1];
+        for (int si = 0; si < ns; si++) {
+            const seg *sg = &segs[si];
+            const int ow = sg->ow, len = sg->len, id = sg->d0 + da, ih = sg->h0 + hb;
+            float *tr = tmp + sg->j;
             int lo = wlo > ow ? wlo : ow, hi = whi < ow + len ? whi : ow + len;
             if (id < 0 || id >= D || ih < 0 || ih >= H || hi <= lo) {
                 memset(tr, 0, (size_t)len * sizeof *tr);
-            } else {
-                const float *row = xc + ((size_t)id * H + ih) * W + iw0;
-                if (lo > ow) memset(tr, 0, (size_t)(lo - ow) * sizeof *tr);
-                if (sw == 1)
-                    memcpy(tr + (lo - ow), row + lo, (size_t)(hi - lo) * sizeof *tr);
-                else
-                    for (int o = lo; o < hi; o++) tr[o - ow] = row[(size_t)o * sw];
-                if (hi < ow + len) memset(tr + (hi - ow), 0, (size_t)(ow + len - hi) * sizeof *tr);
+                continue;
             }
-            n += len;
+            const float *row = xc + ((size_t)id * H + ih) * W + iw0;
+            if (lo > ow) memset(tr, 0, (size_t)(lo - ow) * sizeof *tr);
+            if (sw == 1)
+                memcpy(tr + (lo - ow), row + lo, (size_t)(hi - lo) * sizeof *tr);
+            else
+                for (int o = lo; o < hi; o++) tr[o - ow] = row[(size_t)o * sw];
+            if (hi < ow + len) memset(tr + (hi - ow), 0, (size_t)(ow + len - hi) * sizeof *tr);
         }
-        for (int j = nb; j < full; j++) tmp[j] = 0.0f;
         float *d = dst + (size_t)kk * NR;
         for (int j = 0; j < full; j += NR, d += (size_t)kc * NR) memcpy(d, tmp + j, NR * sizeof(float));
+        /* next tap: e fastest, then b, a, c */
+        if (++e == g->k[2]) {
+            e = 0;
+            if (++bb == g->k[1]) {
+                bb = 0;
+                if (++a == g->k[0]) {
+                    a = 0;
+                    c++;
+                }
+            }
+        }
     }
 }
 

@@ -170,6 +170,15 @@ static void act_bounds(const q_info *q, float lo, float hi, int32_t *qlo, int32_
     *qhi = hi == INFINITY ? qmax : ot_quantize1(hi, s, (float)(qmin - z), (float)(qmax - z), z);
 }
 
+/* True when clamping to the activation's quantized bounds changes nothing: Q already saturates there
+ * (Relu before a Q whose zero point is the type's minimum, as calibration gives for Relu outputs). */
+static bool activation_is_implied(const q_info *q, float lo, float hi) {
+    int32_t qmin, qmax, qlo, qhi;
+    ot_qrange(q->qtype, &qmin, &qmax);
+    act_bounds(q, lo, hi, &qlo, &qhi);
+    return qlo <= qmin && qhi >= qmax;
+}
+
 /* Replace nodes `drop` (sorted or not) by one new node inserted where the first of them was. */
 static int remove_nodes(ot_graph *g, int *idx, int n) {
     /* remove from the highest index down so the others stay valid */
@@ -278,9 +287,9 @@ static octet_status fuse_linear(qdq *c, int i, bool *done) {
     int act;
     float lo, hi;
     if (!fold_activation(c, op->outputs[0], &to_q, &act, &lo, &hi)) return OCTET_OK;
-    if (!conv && act >= 0) return OCTET_OK; /* QLinearMatMul has no clamp attribute */
     q_info q;
     if (!find_q(g, to_q, &q)) return OCTET_OK;
+    if (!conv && act >= 0 && !activation_is_implied(&q, lo, hi)) return OCTET_OK; /* QLinearMatMul: no clamp */
     char *bias = NULL;
     if (conv && ot_node_input(op, 2)) {
         int64_t M = wq->dims[0];
@@ -301,7 +310,7 @@ static octet_status fuse_linear(qdq *c, int i, bool *done) {
                          : NULL;
         if (!n) s = ot_err(OCTET_ERR_NOMEM, "out of memory");
         if (s == OCTET_OK && conv) s = copy_attrs(n, op);
-        if (s == OCTET_OK && act >= 0) {
+        if (s == OCTET_OK && act >= 0 && conv) {
             int32_t qlo, qhi;
             act_bounds(&q, lo, hi, &qlo, &qhi);
             s = ot_node_add_attr_int(n, "octet_act_lo", qlo);
@@ -341,8 +350,13 @@ static octet_status fuse_gemm(qdq *c, int i, bool *done) {
         if (ax != (tb ? 0 : 1)) return OCTET_OK;
     }
     if (da.qtype == OCTET_UNDEFINED) da.qtype = OCTET_UINT8;
+    const char *to_q;
+    int act;
+    float lo, hi;
+    if (!fold_activation(c, op->outputs[0], &to_q, &act, &lo, &hi)) return OCTET_OK;
     q_info q;
-    if (!find_q(g, op->outputs[0], &q)) return OCTET_OK;
+    if (!find_q(g, to_q, &q)) return OCTET_OK;
+    if (act >= 0 && !activation_is_implied(&q, lo, hi)) return OCTET_OK; /* QGemm has no clamp */
     char *bias = NULL;
     if (ot_node_input(op, 2)) {
         float alpha = ot_node_attr_float(op, "alpha", 1.0f);
@@ -364,8 +378,8 @@ static octet_status fuse_gemm(qdq *c, int i, bool *done) {
         if (s == OCTET_OK) s = ot_node_add_attr_int(n, "transB", tb);
         if (s == OCTET_OK) s = ot_node_add_attr_float(n, "alpha", ot_node_attr_float(op, "alpha", 1.0f));
         if (s == OCTET_OK) {
-            int drop[2] = {i, q.node};
-            remove_nodes(g, drop, 2);
+            int drop[3] = {i, act, q.node};
+            remove_nodes(g, drop, 3);
             *done = true;
         }
         free(out);
@@ -398,8 +412,13 @@ static octet_status fuse_contrib(qdq *c, int i, bool *done) {
         if (!find_dq(g, op->inputs[j], false, &d[j]) || !is_8bit(d[j].qtype)) return OCTET_OK;
         if (d[j].qtype == OCTET_UNDEFINED) d[j].qtype = OCTET_UINT8;
     }
+    const char *to_q;
+    int act;
+    float lo, hi;
+    if (!fold_activation(c, op->outputs[0], &to_q, &act, &lo, &hi)) return OCTET_OK;
     q_info q;
-    if (!find_q(g, op->outputs[0], &q)) return OCTET_OK;
+    if (!find_q(g, to_q, &q)) return OCTET_OK;
+    if (act >= 0 && !activation_is_implied(&q, lo, hi)) return OCTET_OK; /* no clamp attribute */
     for (int j = 0; j < n_x; j++)
         if (d[j].qtype != q.qtype) return OCTET_OK;
     char *zps[17] = {0};
@@ -428,8 +447,8 @@ static octet_status fuse_contrib(qdq *c, int i, bool *done) {
         if (s == OCTET_OK) s = copy_attrs(n, op);
         if (s == OCTET_OK && (strstr(op->op_type, "Pool") != NULL)) s = ot_node_add_attr_int(n, "channels_last", 0);
         if (s == OCTET_OK) {
-            int drop[2] = {i, q.node};
-            remove_nodes(g, drop, 2);
+            int drop[3] = {i, act, q.node};
+            remove_nodes(g, drop, 3);
             *done = true;
         }
         free(out);
