@@ -47,6 +47,6 @@ for row in "${rows[@]}"; do
       r+=("$(node "$here/ort_bench.mjs" "$models/$m.onnx" --threads "$t" --runs "$runs" --warmup 3 $args | sed -E 's/.*median_ms=([0-9.]+).*/\1/')")
     done
     om=$(printf '%s\n' "${o[@]}" | median); rm_=$(printf '%s\n' "${r[@]}" | median)
-    printf '| %s | %s | %d | %.3f | %.3f | %.2f |\n' "$m" "$label" "$t" "$om" "$rm_" "$(echo "$om / $rm_" | bc -l)"
+    printf '| %s | %s | %d | %.3f | %.3f | %.2f |\n' "$m" "$label" "$t" "$om" "$rm_" "$(awk -v a="$om" -v b="$rm_" 'BEGIN {print a / b}')"
   done
 done

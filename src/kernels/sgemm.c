@@ -57,6 +57,25 @@ void ot_sgemm_mt(int threads, bool ta, bool tb, int m, int n, int k, float alpha
     }
 }
 
+void ot_sgemv_mt(int threads, bool ta, int rows, int cols, float alpha, const float *a, int lda, const float *x,
+                 float beta, float *y) {
+    int n = ta ? cols : rows;  /* length of y */
+    if (n <= 0) return;
+    if (threads > 1 && omp_in_parallel()) threads = 1;
+    while (threads > 1 && (double)rows * cols / threads < 65536.0) threads--;
+    int chunk = (n + threads - 1) / threads;
+    chunk = (chunk + 15) / 16 * 16;
+    int parts = (n + chunk - 1) / chunk;
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static, 1)
+    for (int p = 0; p < parts; p++) {
+        int lo = p * chunk, cnt = n - lo < chunk ? n - lo : chunk;
+        if (ta) /* y[lo..] = A[:, lo..]^T x */
+            cblas_sgemv(CblasRowMajor, CblasTrans, rows, cnt, alpha, a + lo, lda, x, 1, beta, y + lo, 1);
+        else
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, cnt, cols, alpha, a + (size_t)lo * lda, lda, x, 1, beta, y + lo, 1);
+    }
+}
+
 void ot_sgemm(bool ta, bool tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
               float beta, float *c, int ldc) {
     ot_sgemm_mt(g_threads, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);

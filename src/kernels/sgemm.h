@@ -14,6 +14,10 @@ void ot_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, cons
 /* Same with an explicit thread budget (1 = run in the calling thread). */
 void ot_sgemm_mt(int threads, bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a, int lda,
                  const float *b, int ldb, float beta, float *c, int ldc);
+/* y[n] = alpha * op(A) x + beta * y, A row-major [rows, cols] (op = A or A^T), split over threads.
+ * For GEMMs with a single row: a GEMM call would pack all of A (the weights) every time. */
+void ot_sgemv_mt(int threads, bool trans_a, int rows, int cols, float alpha, const float *a, int lda, const float *x,
+                 float beta, float *y);
 void ot_sgemm_set_threads(int n);
 int ot_sgemm_threads(void);
 

@@ -17,6 +17,7 @@
 #include "kernels/dwconv_f32.h"
 #include "kernels/gemm_f32.h"
 #include "kernels/im2col.h"
+#include "kernels/scratch_f32.h"
 #include "kernels/sgemm.h"
 #include "ops/op.h"
 #include "util/mem.h"
@@ -460,7 +461,7 @@ static octet_status conv_depthwise(const run_ctx *r) {
     int failed = 0;
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
-        float *scratch = ot_aligned_alloc((scratch_n + 8) * sizeof(float));
+        float *scratch = ot_scratch_f32(OT_SCRATCH_DW, scratch_n + 8);
         if (!scratch) {
 #pragma omp atomic write
             failed = 1;
@@ -486,7 +487,7 @@ static octet_status conv_depthwise(const run_ctx *r) {
             if (r->z || r->a->act != ACT_NONE)
                 epilogue(r->a, yp, out_plane, 1, (int)out_plane, NULL, r->z ? r->z + (size_t)p * out_plane : NULL);
         }
-        ot_aligned_free(scratch);
+        ot_scratch_f32_done(OT_SCRATCH_DW, scratch);
     }
     return failed ? ot_err(OCTET_ERR_NOMEM, "out of memory in depthwise convolution") : OCTET_OK;
 }
@@ -554,10 +555,10 @@ static octet_status conv_gemm(const run_ctx *r, const ot_gemm_f32_a *packs) {
     ot_gemm_f32_b bdir = {0};
     if (mode != B_PACKED) {
         koff = ot_malloc(sizeof(int) * (size_t)kdim);
-        if (mode == B_PADDED) padded = ot_aligned_alloc(sizeof(float) * (size_t)Cg * pad.ch_stride);
+        if (mode == B_PADDED) padded = ot_scratch_f32(OT_SCRATCH_PAD, (size_t)Cg * pad.ch_stride);
         if (!koff || (mode == B_PADDED && !padded)) {
             free(koff);
-            ot_aligned_free(padded);
+            ot_scratch_f32_done(OT_SCRATCH_PAD, padded);
             if (own) {
                 for (int64_t gi = 0; gi < G; gi++) ot_gemm_f32_free_a(&own[gi]);
                 free(own);
@@ -601,7 +602,7 @@ static octet_status conv_gemm(const run_ctx *r, const ot_gemm_f32_a *packs) {
     int failed = 0;
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
-        float *scratch = ot_aligned_alloc(ot_gemm_f32_scratch() * sizeof(float));
+        float *scratch = ot_scratch_f32(OT_SCRATCH_GEMM, ot_gemm_f32_scratch());
         if (!scratch) {
 #pragma omp atomic write
             failed = 1;
@@ -643,10 +644,10 @@ static octet_status conv_gemm(const run_ctx *r, const ot_gemm_f32_a *packs) {
                 }
             }
         }
-        ot_aligned_free(scratch);
+        ot_scratch_f32_done(OT_SCRATCH_GEMM, scratch);
     }
     free(koff);
-    ot_aligned_free(padded);
+    ot_scratch_f32_done(OT_SCRATCH_PAD, padded);
     if (own) {
         for (int64_t gi = 0; gi < G; gi++) ot_gemm_f32_free_a(&own[gi]);
         free(own);
@@ -733,7 +734,7 @@ static octet_status convt_run(ot_kernel *k, const octet_tensor *const *in, int n
     const int OWc = g.out[2], rows = g.out[0] * g.out[1];
     const size_t S_in = (size_t)rows * OWc, S_out = (size_t)g.in[0] * g.in[1] * g.in[2];
     int tr = tile_rows(rows, OWc, rowsz > Cg ? rowsz : Cg, 1, 1, 1);
-    float *col = ot_aligned_alloc((size_t)rowsz * (size_t)tr * OWc * sizeof(float));
+    float *col = ot_scratch_f32(OT_SCRATCH_COL, (size_t)rowsz * (size_t)tr * OWc);
     if (!col) return ot_err(OCTET_ERR_NOMEM, "out of memory for the transposed convolution's column buffer");
     const float *X = x->data, *W = w->data, *B = b ? b->data : NULL;
     float *Y = out[0]->data;
@@ -762,7 +763,7 @@ static octet_status convt_run(ot_kernel *k, const octet_tensor *const *in, int n
                 }
             }
         }
-    ot_aligned_free(col);
+    ot_scratch_f32_done(OT_SCRATCH_COL, col);
     return OCTET_OK;
 }
 

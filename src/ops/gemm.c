@@ -58,6 +58,12 @@ static octet_status gemm_run(ot_kernel *k, const octet_tensor *const *in, int n_
         gbeta = beta;
     }
     const float *a = A->data, *b = B->data;
+    if (M == 1 && K > 0 && N > 0) {
+        /* one row (batch-1 FC layer): a matrix-vector product; A's row is contiguous either way */
+        if (gbeta == 0.0f) memset(y, 0, (size_t)N * sizeof *y);
+        ot_sgemv_mt(k->threads, !tb, (int)B->dims[0], (int)B->dims[1], alpha, b, (int)B->dims[1], a, gbeta, y);
+        return OCTET_OK;
+    }
     ot_sgemm_mt(k->threads, ta, tb, (int)M, (int)N, (int)K, alpha, a, (int)(A->dims[1] > 0 ? A->dims[1] : 1), b,
                 (int)(B->dims[1] > 0 ? B->dims[1] : 1), gbeta, y, (int)(N > 0 ? N : 1));
     return OCTET_OK;
@@ -119,6 +125,11 @@ static octet_status matmul_run(ot_kernel *k, const octet_tensor *const *in, int 
     bool a_full = true;  /* A holds every batch (no broadcasting of A) */
     for (int i = 0; i < nb; i++)
         if (astr[i] == 0 && bdims[i] != 1) a_full = false;
+    if (b_shared && a_full && batches * M == 1 && K > 0) {
+        memset(y, 0, (size_t)N * sizeof *y);
+        ot_sgemv_mt(k->threads, true, (int)K, (int)N, 1.0f, b, ldb, a, 0.0f, y);
+        return OCTET_OK;
+    }
     if (b_shared && a_full && batches * M <= INT_MAX) {
         ot_sgemm_mt(k->threads, false, false, (int)(batches * M), (int)N, (int)K, 1.0f, a, lda, b, ldb, 0.0f, y, ldb);
         return OCTET_OK;

@@ -3,6 +3,7 @@
 #ifndef OT_QCONTRIB_INTERNAL_H
 #define OT_QCONTRIB_INTERNAL_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -27,13 +28,7 @@ bool qc_use_avx2(void);
 /* _mm_cvtps_epi32 then saturation to [lo, hi]: round half to even; NaN and values outside int32 give
  * INT32_MIN, which saturates to lo (what MLAS's cvtps + packs sequence does). */
 static inline int32_t qc_cvt_sat(float v, int32_t lo, int32_t hi) {
-    int32_t r;
-    if (v >= -2147483648.0f && v < 2147483648.0f) {
-        float rv = __builtin_nearbyintf(v);
-        r = rv >= 2147483648.0f ? INT32_MIN : (int32_t)rv;
-    } else {
-        r = INT32_MIN;
-    }
+    int32_t r = v >= -2147483648.0f && v < 2147483648.0f ? (int32_t)nearbyintf(v) : INT32_MIN;
     return r < lo ? lo : r > hi ? hi : r;
 }
 

@@ -7,6 +7,7 @@
  * channels_last selects NHWC for both. */
 #include <limits.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,26 +41,50 @@ static inline int32_t ld8(const void *p, int64_t i, bool sgn) {
     return sgn ? ((const int8_t *)p)[i] : ((const uint8_t *)p)[i];
 }
 
-/* The global average of `count` = N * C channels of `image` values each; channel c of batch n starts at
- * n * nstride + c * cstride and walks with step `step`. */
-static void global_avg(const void *x, void *y, int64_t N, int64_t C, int64_t image, bool channels_last,
-                       const pool_q *q, int threads) {
+/* The global average of N * C channels of `image` values each (NCHW: channel-contiguous images; NHWC:
+ * pixels of C interleaved channels). The int32 sums are exact, so the summation order is free. */
+static octet_status global_avg(const void *x, void *y, int64_t N, int64_t C, int64_t image, bool channels_last,
+                               const pool_q *q, int threads) {
     bool sgn = q->dt == OCTET_INT8;
     float scale = q->xs / (q->ys * (float)image);
-    int32_t bias = (int32_t)((uint32_t)(-q->xz) * (uint32_t)image);
+    uint32_t bias = (uint32_t)(-q->xz) * (uint32_t)image;
     float lo_f = (float)(qc_qmin(q->dt) - q->yz), hi_f = (float)(qc_qmax(q->dt) - q->yz);
-    int64_t total = N * C;
-    int T = ot_par_threads(threads, total * image);
+    if (!channels_last) {
+        int64_t total = N * C;
+        int T = ot_par_threads(threads, total * image);
 #pragma omp parallel for num_threads(T) schedule(static) if (T > 1)
-    for (int64_t nc = 0; nc < total; nc++) {
-        int64_t n = nc / C, c = nc % C;
-        int64_t base = channels_last ? n * image * C + c : nc * image, step = channels_last ? C : 1;
-        uint32_t sum = (uint32_t)bias;
-        for (int64_t i = 0; i < image; i++) sum += (uint32_t)ld8(x, base + i * step, sgn);
-        int32_t v = ot_requant1((int32_t)sum, scale, lo_f, hi_f, q->yz);
-        if (sgn) ((int8_t *)y)[nc] = (int8_t)v;
-        else ((uint8_t *)y)[nc] = (uint8_t)v;
+        for (int64_t nc = 0; nc < total; nc++) {
+            uint32_t sum = bias;
+            for (int64_t i = 0; i < image; i++) sum += (uint32_t)ld8(x, nc * image + i, sgn);
+            int32_t v = ot_requant1((int32_t)sum, scale, lo_f, hi_f, q->yz);
+            if (sgn) ((int8_t *)y)[nc] = (int8_t)v;
+            else ((uint8_t *)y)[nc] = (uint8_t)v;
+        }
+        return OCTET_OK;
     }
+    int T = ot_par_threads(threads, N * C * image);
+    if (T > N) T = (int)N;
+    uint32_t *sums = ot_malloc((size_t)T * (size_t)C * sizeof *sums);
+    if (!sums) return ot_err(OCTET_ERR_NOMEM, "out of memory");
+#pragma omp parallel num_threads(T) if (T > 1)
+    {
+        uint32_t *sum = sums + (size_t)omp_get_thread_num() * (size_t)C;
+#pragma omp for schedule(static)
+        for (int64_t n = 0; n < N; n++) {
+            for (int64_t c = 0; c < C; c++) sum[c] = bias;
+            for (int64_t i = 0; i < image; i++) {
+                int64_t base = (n * image + i) * C;
+                for (int64_t c = 0; c < C; c++) sum[c] += (uint32_t)ld8(x, base + c, sgn);
+            }
+            for (int64_t c = 0; c < C; c++) {
+                int32_t v = ot_requant1((int32_t)sum[c], scale, lo_f, hi_f, q->yz);
+                if (sgn) ((int8_t *)y)[n * C + c] = (int8_t)v;
+                else ((uint8_t *)y)[n * C + c] = (uint8_t)v;
+            }
+        }
+    }
+    free(sums);
+    return OCTET_OK;
 }
 
 octet_status qc_gavgpool_run(ot_kernel *k, const octet_tensor *const *in, int n_in, octet_tensor **out, int n_out) {
@@ -80,8 +105,7 @@ octet_status qc_gavgpool_run(ot_kernel *k, const octet_tensor *const *in, int n_
     OT_TRY(ot_tensor_alloc(out[0], q.dt, x->ndim, dims));
     if (N * C == 0) return OCTET_OK;
     if (image == 0) return ot_node_err(k, OCTET_ERR_SHAPE, "cannot average an empty image");
-    global_avg(x->data, out[0]->data, N, C, image, cl, &q, k->threads);
-    return OCTET_OK;
+    return global_avg(x->data, out[0]->data, N, C, image, cl, &q, k->threads);
 }
 
 /* ---------------- QLinearAveragePool ---------------- */
@@ -217,8 +241,7 @@ octet_status qc_avgpool_run(ot_kernel *k, const octet_tensor *const *in, int n_i
     for (int i = 0; i < p.nsp; i++) global = global && p.kernel[i] == p.in[i];
     for (int i = 0; i < 2 * p.nsp; i++) global = global && p.pads[i] == 0;
     if (global) {
-        global_avg(x->data, out[0]->data, N, C, x_image, p.channels_last, &q, k->threads);
-        return OCTET_OK;
+        return global_avg(x->data, out[0]->data, N, C, x_image, p.channels_last, &q, k->threads);
     }
     int64_t nx = ot_tensor_numel(x);
     float *xf = ot_malloc((size_t)(nx > 0 ? nx : 1) * sizeof *xf);

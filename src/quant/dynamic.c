@@ -981,7 +981,10 @@ static bool const_computable(const scope *sc, const char *name, int depth) {
         const ot_node *p = g->nodes[j];
         for (int o = 0; o < p->n_outputs; o++) {
             if (strcmp(p->outputs[o], name) != 0) continue;
-            if (has_subgraph(p) || strncmp(p->op_type, "Random", 6) == 0 || p->n_inputs == 0) return false;
+            /* an already quantized weight (DequantizeLinear of 8-bit data) is left alone */
+            if (has_subgraph(p) || strncmp(p->op_type, "Random", 6) == 0 || p->n_inputs == 0 ||
+                strcmp(p->op_type, "DequantizeLinear") == 0)
+                return false;
             for (int k = 0; k < p->n_inputs; k++)
                 if (p->inputs[k][0] && !const_computable(sc, p->inputs[k], depth + 1)) return false;
             return true;

@@ -71,6 +71,13 @@ def cases():
                                      transB=1)))
     # K = 0: Y = beta * C (ONNX Runtime 1.30 leaves out beta here, so the reference is computed)
     c0 = randn(rng, [4])
+    out.append(case("gemm_fc_batch1", model("Gemm", {"a": randn(rng, [1, 1280])},
+                                            {"b": randn(rng, [1000, 1280]) * np.float32(0.03), "c": randn(rng, [1000])},
+                                            13, transB=1)))
+    out.append(case("gemm_row_notrans", model("Gemm", {"a": randn(rng, [1, 300])}, {"b": randn(rng, [300, 77])}, 13,
+                                              alpha=0.5)))
+    out.append(case("gemm_row_transa", model("Gemm", {"a": randn(rng, [300, 1]), "b": randn(rng, [77, 300])}, {}, 11,
+                                             transA=1, transB=1)))
     out.append(case("gemm_k0", model("Gemm", {"a": np.zeros([3, 0], np.float32), "b": np.zeros([0, 4], np.float32)},
                                      {"c": c0}, 13, beta=0.5), outputs={"y": np.tile(0.5 * c0, (3, 1))}))
     # errors

@@ -30,7 +30,7 @@ const SESSION_OPTIONS = {
   logSeverityLevel: 4,   // fatal only: errors are reported through ort_error.txt
 };
 
-export const sanitize = (name) => name.replace(/[^A-Za-z0-9_.-]/g, '_');
+const sanitize = (name) => name.replace(/[^A-Za-z0-9_.-]/g, '_');
 
 // Group files "<prefix>_<k>_<rest>.npy" by k: Map k -> [{file, rest}].
 function runsOf(files, prefix) {

@@ -815,6 +815,94 @@ static void test_resize_opset18(void **state) {
     octet_tensor_free(x);
 }
 
+
+/* ---- empty tensors: no crash, right shapes ---- */
+
+static void test_empty_shapes(void **state) {
+    (void)state;
+    octet_tensor y = {0};
+    /* batch 0 */
+    int64_t xd[4] = {0, 4, 5, 5}, wd[4] = {6, 4, 3, 3};
+    octet_tensor *x = tensor(4, xd, NULL), *w = tensor(4, wd, NULL);
+    op_env e = env_new("Conv", "");
+    const octet_tensor *in[2] = {x, w};
+    assert_int_equal(run_op(&e, 13, 2, in, 2, &y, true), OCTET_OK);
+    assert_int_equal(y.dims[0], 0);
+    assert_int_equal(y.dims[1], 6);
+    env_free(&e);
+    octet_tensor_free(x);
+    /* zero input channels: output = bias */
+    int64_t xd2[4] = {1, 0, 5, 5}, wd2[4] = {3, 0, 3, 3}, bd[1] = {3};
+    float bv[3] = {1, 2, 3};
+    octet_tensor *x2 = tensor(4, xd2, NULL), *w2 = tensor(4, wd2, NULL), *b = tensor(1, bd, bv);
+    e = env_new("Conv", "");
+    int64_t pads[4] = {1, 1, 1, 1};
+    ot_node_add_attr_ints(e.node, "pads", pads, 4);
+    const octet_tensor *in2[3] = {x2, w2, b};
+    assert_int_equal(run_op(&e, 13, 1, in2, 3, &y, true), OCTET_OK);
+    assert_int_equal(ot_tensor_numel(&y), 75);
+    for (int i = 0; i < 75; i++) assert_true(((float *)y.data)[i] == bv[i / 25]);
+    env_free(&e);
+    /* an input of height 0 with enough padding: every window is padding */
+    int64_t xd3[4] = {1, 2, 0, 4}, wd3[4] = {2, 2, 3, 3};
+    octet_tensor *x3 = tensor(4, xd3, NULL), *w3 = tensor(4, wd3, NULL);
+    e = env_new("Conv", "");
+    int64_t pads3[4] = {2, 1, 2, 1};
+    ot_node_add_attr_ints(e.node, "pads", pads3, 4);
+    const octet_tensor *in3[3] = {x3, w3, b};
+    b->dims[0] = 2;
+    assert_int_equal(run_op(&e, 13, 1, in3, 3, &y, true), OCTET_OK);
+    assert_int_equal(y.dims[2], 2);
+    for (int i = 0; i < ot_tensor_numel(&y); i++) assert_true(((float *)y.data)[i] == bv[i / 8]);
+    env_free(&e);
+    b->dims[0] = 3;
+    /* pools and resize on empty batches */
+    int64_t pd[4] = {0, 3, 6, 6};
+    octet_tensor *px = tensor(4, pd, NULL);
+    const octet_tensor *pin[1] = {px};
+    e = env_new("MaxPool", "");
+    int64_t ks[2] = {2, 2};
+    ot_node_add_attr_ints(e.node, "kernel_shape", ks, 2);
+    assert_int_equal(run_op(&e, 13, 2, pin, 1, &y, false), OCTET_OK);
+    assert_int_equal(y.dims[0], 0);
+    env_free(&e);
+    e = env_new("GlobalAveragePool", "");
+    assert_int_equal(run_op(&e, 13, 2, pin, 1, &y, false), OCTET_OK);
+    assert_int_equal(y.dims[3], 1);
+    env_free(&e);
+    e = env_new("Resize", "");
+    float sv[4] = {1, 1, 2, 2};
+    int64_t sd[1] = {4};
+    octet_tensor *sc = tensor(1, sd, sv);
+    const octet_tensor *rin[3] = {px, NULL, sc};
+    assert_int_equal(run_op(&e, 13, 1, rin, 3, &y, false), OCTET_OK);
+    assert_int_equal(y.dims[2], 12);
+    env_free(&e);
+    /* Gemm / MatMul with an empty side */
+    int64_t ad[2] = {0, 5}, bbd[2] = {5, 3};
+    octet_tensor *a = tensor(2, ad, NULL), *bb = tensor(2, bbd, NULL);
+    const octet_tensor *gin[2] = {a, bb};
+    e = env_new("Gemm", "");
+    assert_int_equal(run_op(&e, 13, 1, gin, 2, &y, false), OCTET_OK);
+    assert_int_equal(y.dims[0], 0);
+    env_free(&e);
+    e = env_new("MatMul", "");
+    assert_int_equal(run_op(&e, 13, 1, gin, 2, &y, false), OCTET_OK);
+    assert_int_equal(y.dims[1], 3);
+    env_free(&e);
+    ot_tensor_reset(&y);
+    octet_tensor_free(a);
+    octet_tensor_free(bb);
+    octet_tensor_free(sc);
+    octet_tensor_free(px);
+    octet_tensor_free(x3);
+    octet_tensor_free(w3);
+    octet_tensor_free(x2);
+    octet_tensor_free(w2);
+    octet_tensor_free(b);
+    octet_tensor_free(w);
+}
+
 /* ---- Gemm / MatMul ---- */
 
 static void naive_matmul(int64_t M, int64_t N, int64_t K, const float *a, int64_t sam, int64_t sak, const float *b,
@@ -1004,6 +1092,7 @@ int main(void) {
         cmocka_unit_test(test_convt_random),
         cmocka_unit_test(test_conv_errors),
         cmocka_unit_test(test_resize_opset18),
+        cmocka_unit_test(test_empty_shapes),
         cmocka_unit_test(test_gemm),
         cmocka_unit_test(test_matmul),
     };

@@ -863,6 +863,77 @@ static void test_octet_op_errors(void **state) {
     octet_model_free(m), octet_model_free(m2);
 }
 
+
+/* ---- Conv (opt-in) ------------------------------------------------------------------------------ */
+
+static void test_conv(void **state) {
+    (void)state;
+    octet_model *m = new_model(13);
+    ot_graph *g = m->graph;
+    int64_t xd[4] = {2, 3, 9, 8}, w1[4] = {4, 3, 3, 3}, w2[4] = {4, 1, 3, 3}, b = 4, yd[4] = {2, 4, 5, 4};
+    ot_graph_add_input(g, "x", OCTET_FLOAT, 4, xd);
+    ot_graph_add_output(g, "y", OCTET_FLOAT, 4, yd);
+    init_f(g, "W1", 4, w1, -0.5f, 0.5f);
+    init_f(g, "B1", 1, &b, -0.2f, 0.2f);
+    init_f(g, "W2", 4, w2, -0.5f, 0.5f);
+    ot_node *c1 = node(g, "Conv", "c1", 3, (const char *[]){"x", "W1", "B1"}, 1, (const char *[]){"h"});
+    int64_t pads[4] = {1, 1, 1, 1}, st[2] = {2, 2};
+    ot_node_add_attr_ints(c1, "pads", pads, 4);
+    node(g, "Relu", "r", 1, (const char *[]){"h"}, 1, (const char *[]){"a"});
+    ot_node *c2 = node(g, "Conv", "c2", 2, (const char *[]){"a", "W2"}, 1, (const char *[]){"y"});
+    ot_node_add_attr_int(c2, "group", 4);
+    ot_node_add_attr_ints(c2, "pads", pads, 4);
+    ot_node_add_attr_ints(c2, "strides", st, 2);
+    octet_tensor *x = ftensor(4, xd, -1, 1);
+    /* not selected by default */
+    ot_dynamic_report rep;
+    octet_model *q = NULL;
+    assert_true(dyn_error(m, NULL, &x, 1, &rep, &q) == 0.0);
+    assert_int_equal(rep.n_quantized, 0);
+    assert_non_null(strstr(entry(&rep, "c1")->reason, "opt-in"));
+    ot_dynamic_report_free(&rep);
+    octet_model_free(q);
+    static const char *const ops[] = {"Conv"};
+    for (int v = 0; v < 4; v++) {
+        ot_dynamic_config cfg = cfg_with(true, v & 1, (v & 2) ? OCTET_UINT8 : OCTET_INT8, true);
+        cfg.op_types = ops, cfg.n_op_types = 1;
+        double e = dyn_error(m, &cfg, &x, 1, &rep, &q);
+        if (e > 0.03) fail_msg("variant %d: error %g", v, e);
+        assert_int_equal(rep.n_quantized, 2);
+        assert_int_equal(count_ops(q->graph, "ConvInteger"), 2);
+        assert_int_equal(count_ops(q->graph, "Conv"), 0);
+        const octet_tensor *z = ot_graph_find_initializer(q->graph, "W1_zero_point")->tensor;
+        const octet_tensor *sc = ot_graph_find_initializer(q->graph, "W1_scale")->tensor;
+        assert_int_equal(z->ndim, 0); /* symmetric: one zero point even per channel */
+        assert_int_equal(ot_tensor_numel(sc), (v & 1) ? 4 : 1);
+        if (v & 1) assert_int_equal(sc->ndim, 3); /* [M,1,1] */
+        ot_node *ci = NULL;
+        for (int i = 0; i < q->graph->n_nodes; i++)
+            if (strcmp(q->graph->nodes[i]->op_type, "ConvInteger") == 0 && strstr(q->graph->nodes[i]->name, "c2")) ci = q->graph->nodes[i];
+        assert_non_null(ci);
+        assert_int_equal(ot_node_attr_int(ci, "group", 1), 4);
+        ot_dynamic_report_free(&rep);
+        octet_model_free(q);
+    }
+    /* affine per channel: per-channel zero points, made symmetric for ONNX Runtime */
+    ot_dynamic_config cfg = cfg_with(true, true, OCTET_UINT8, false);
+    cfg.op_types = ops, cfg.n_op_types = 1;
+    double e = dyn_error(m, &cfg, &x, 1, &rep, &q);
+    assert_true(e < 0.03);
+    assert_int_equal(ot_graph_find_initializer(q->graph, "W1_zero_point")->tensor->ndim, 1);
+    ot_dynamic_report_free(&rep);
+    octet_model_free(q);
+    cfg.ort_compatible = true;
+    e = dyn_error(m, &cfg, &x, 1, &rep, &q);
+    assert_true(e < 0.03);
+    assert_int_equal(ot_graph_find_initializer(q->graph, "W1_zero_point")->tensor->ndim, 0);
+    assert_non_null(strstr(entry(&rep, "c1")->reason, "symmetric"));
+    ot_dynamic_report_free(&rep);
+    octet_model_free(q);
+    octet_tensor_free(x);
+    octet_model_free(m);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_weight_values),
@@ -876,6 +947,7 @@ int main(void) {
         cmocka_unit_test(test_lstm),
         cmocka_unit_test(test_recurrent_left_float),
         cmocka_unit_test(test_octet_op_errors),
+        cmocka_unit_test(test_conv),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -166,6 +166,72 @@ static void print_values(const char *title, const ot_graph *g, const ot_value_in
     }
 }
 
+/* One line for a quantized tensor: its type and its scale / zero point (per tensor or per axis). */
+static void print_qparam(const ot_graph *g, const char *tensor, const char *scale, const char *zp, const char *via,
+                         int axis) {
+    const ot_initializer *si = scale ? ot_graph_find_initializer(g, scale) : NULL;
+    const ot_initializer *zi = zp && *zp ? ot_graph_find_initializer(g, zp) : NULL;
+    if (!si || si->tensor->dtype != OCTET_FLOAT) return;
+    int64_t n = ot_tensor_numel(si->tensor);
+    const char *ty = zi ? octet_dtype_name(zi->tensor->dtype) : "uint8";
+    const float *sv = si->tensor->data;
+    if (n == 1) {
+        printf("  %-40s %-6s scale %.6g zero point %lld  (%s)\n", tensor, ty, sv[0],
+               zi ? (long long)ot_tensor_get_i64(zi->tensor, 0) : 0LL, via);
+    } else {
+        float lo = sv[0], hi = sv[0];
+        for (int64_t i = 1; i < n; i++) lo = sv[i] < lo ? sv[i] : lo, hi = sv[i] > hi ? sv[i] : hi;
+        printf("  %-40s %-6s per axis %d: %lld scales in [%.4g, %.4g]  (%s)\n", tensor, ty, axis, (long long)n, lo, hi, via);
+    }
+}
+
+/* Quantization parameters of every quantized tensor: QDQ pairs and QOperator inputs/outputs. */
+static void print_quantization(const ot_graph *g) {
+    int shown = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ot_node *n = g->nodes[i];
+        const char *op = n->op_type;
+        bool q = !strcmp(op, "QuantizeLinear"), dq = !strcmp(op, "DequantizeLinear");
+        if (!q && !dq && strcmp(op, "QLinearConv") && strcmp(op, "QLinearMatMul") && strcmp(op, "DynamicQuantizeMatMul"))
+            continue;
+        if (!shown++) printf("%-11s scale and zero point of each quantized tensor\n", "quantized");
+        int axis = (int)ot_node_attr_int(n, "axis", 1);
+        if (q && n->n_inputs >= 2 && n->n_outputs >= 1)
+            print_qparam(g, n->outputs[0], n->inputs[1], ot_node_input(n, 2), op, axis);
+        else if (dq && n->n_inputs >= 2) {
+            /* a DQ right after its Q describes the same tensor: show it once */
+            bool after_q = false;
+            for (int j = 0; j < g->n_nodes; j++)
+                if (!strcmp(g->nodes[j]->op_type, "QuantizeLinear") && g->nodes[j]->n_outputs &&
+                    !strcmp(g->nodes[j]->outputs[0], n->inputs[0]))
+                    after_q = true;
+            if (!after_q) print_qparam(g, n->inputs[0], n->inputs[1], ot_node_input(n, 2), op, axis);
+        } else if (!strcmp(op, "DynamicQuantizeMatMul") && n->n_inputs >= 3) {
+            print_qparam(g, n->inputs[1], n->inputs[2], ot_node_input(n, 3), op, 1);
+        } else if (n->n_inputs >= 8) {   /* QLinearConv / QLinearMatMul: x, w, y */
+            print_qparam(g, n->inputs[0], n->inputs[1], n->inputs[2], op, 1);
+            print_qparam(g, n->inputs[3], n->inputs[4], n->inputs[5], op, strcmp(op, "QLinearConv") ? 1 : 0);
+            if (n->n_outputs) print_qparam(g, n->outputs[0], n->inputs[6], n->inputs[7], op, 1);
+        }
+    }
+}
+
+/* Which runtimes can run the file: ai.octet ops need octet. */
+static void print_runtime(const octet_model *m) {
+    bool octet_only = false, ms = false;
+    for (int i = 0; i < m->n_opsets; i++) {
+        octet_only |= !strcmp(m->opsets[i].domain, "ai.octet");
+        ms |= !strcmp(m->opsets[i].domain, "com.microsoft");
+    }
+    if (octet_only)
+        printf("%-11s needs octet: uses ai.octet ops (documented in docs/DYNAMIC.md) that other runtimes lack;\n"
+               "%-11s re-quantize with --ort-compatible for a file ONNX Runtime can run\n", "runtime", "");
+    else if (ms)
+        printf("%-11s octet or ONNX Runtime (uses com.microsoft contrib ops)\n", "runtime");
+    else
+        printf("%-11s any ONNX runtime (standard ops only)\n", "runtime");
+}
+
 int cmd_info(int argc, char **argv) {
     const char *path = NULL;
     for (int i = 1; i < argc; i++) {
@@ -230,6 +296,8 @@ int cmd_info(int argc, char **argv) {
     } else {
         printf("%-11s all ops are supported\n", "unsupported");
     }
+    print_runtime(m);
+    print_quantization(g);
     free_ops(&s.main_ops);
     free_ops(&s.sub_ops);
     octet_model_free(m);

@@ -159,6 +159,9 @@ static void print_report(const ot_dynamic_report *r, const ot_dynamic_config *cf
         printf("\nruns in: octet and ONNX Runtime (com.microsoft contrib ops)\n");
     else
         printf("\nruns in: octet and any ONNX runtime (standard ops)\n");
+    if (!r->needs_octet && r->n_quantized > 0 && cfg->weight_type == OCTET_INT8 && !cfg->reduce_range)
+        printf("note: ONNX Runtime's int8 kernels on AVX2 CPUs without VNNI can saturate on full-range int8 weights;\n"
+               "      for ONNX Runtime there, use --weight-type uint8 or --reduce-range (docs/DYNAMIC.md)\n");
 }
 
 int cmd_quantize_dynamic(int argc, char **argv) {

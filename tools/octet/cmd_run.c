@@ -17,7 +17,9 @@ static void help(FILE *f) {
             "  --inputs FILE.npz      bind every array of an .npz archive to the input of its name\n"
             "  --output-dir DIR       write each output to DIR/<name>.npy (characters outside\n"
             "                         [A-Za-z0-9_.-] in the name become '_'); DIR is created\n"
-            "  --threads N            worker threads (0 = all cores, the default)\n");
+            "  --threads N            worker threads (0 = all cores, the default)\n"
+            "  --no-optimize          run the graph exactly as written: no constant folding, no fusion\n"
+            "                         (a QDQ model then runs in float, as its Q/DQ nodes literally say)\n");
 }
 
 /* "min -0.5  max 3.5  mean 1.08" over any numeric tensor; NaNs are counted, not summed. */
@@ -73,7 +75,7 @@ static int output_paths(const octet_model *m, const char *dir, char ***out) {
 
 int cmd_run(int argc, char **argv) {
     const char *model_path = NULL, *out_dir = NULL, *val;
-    int threads = 0, rc = CLI_OK;
+    int threads = 0, rc = CLI_OK, no_optimize = 0;
     cli_inputs in = {0};
     bool options_done = false;
     /* First pass: everything that does not need files, so usage errors come before any I/O. */
@@ -107,6 +109,8 @@ int cmd_run(int argc, char **argv) {
             out_dir = val;
         } else if (!options_done && (r = cli_opt(argc, argv, &i, "--threads", &val)) != 0) {
             if (r < 0 || !cli_parse_int("--threads", val, 0, 4096, &threads)) rc = CLI_USAGE;
+        } else if (!options_done && strcmp(a, "--no-optimize") == 0) {
+            no_optimize = 1;
         } else if (!options_done && a[0] == '-' && a[1]) {
             rc = cli_error(CLI_USAGE, "unknown option '%s' for 'octet run' (see 'octet run --help')", a);
         } else if (!model_path) {
@@ -127,7 +131,7 @@ int cmd_run(int argc, char **argv) {
 
     octet_session *s = NULL;
     if (rc == CLI_OK) {
-        octet_session_options opts = {.threads = threads};
+        octet_session_options opts = {.threads = threads, .disable_graph_optimizations = no_optimize};
         if (octet_session_create(&s, m, &opts) != OCTET_OK) rc = cli_fail();
     }
     int n_out = m ? m->graph->n_outputs : 0;

@@ -9,7 +9,7 @@ static const cli_command k_commands[] = {
     {"info", cmd_info, "describe a model: inputs, outputs, opsets, ops, parameters, subgraphs"},
     {"run", cmd_run, "run a model on .npy/.npz inputs, write the outputs as .npy"},
     {"bench", cmd_bench, "measure a model's latency and peak memory"},
-    {"quantize", cmd_quantize, "quantize a model to int8 (static post-training, QDQ)"},
+    {"quantize", cmd_quantize, "quantize a model to int8: --mode dynamic or static"},
 };
 #define N_COMMANDS (sizeof k_commands / sizeof *k_commands)
 
