@@ -120,6 +120,59 @@ octet_status octet_session_run(octet_session *s, const char *const *names,
                                octet_tensor *const *inputs, int n_in,
                                octet_tensor **outputs, int n_out);
 
+/* ---- quantization ------------------------------------------------------ */
+
+/* Dynamic quantization (PyTorch's quantize_dynamic, for ONNX): weights become int8 now, activations
+ * are quantized on every call. No data needed. Rewrites m in place; save it with octet_model_save. */
+typedef enum octet_dynamic_form {
+    OCTET_DYNAMIC_FORM_CONTRIB = 0,  /* com.microsoft DynamicQuantizeMatMul (default) */
+    OCTET_DYNAMIC_FORM_ONNX = 1      /* DynamicQuantizeLinear + MatMulInteger + Cast + Mul */
+} octet_dynamic_form;
+
+typedef struct octet_dynamic_config {
+    const char *const *op_types;  /* NULL = MatMul, Gemm (constant weight), LSTM, GRU, RNN */
+    int n_op_types;
+    octet_dtype weight_type;      /* OCTET_INT8 (default) or OCTET_UINT8 */
+    int per_channel;              /* one scale per output column (default 0: per tensor) */
+    int symmetric_weights;        /* default 1 */
+    int reduce_range;             /* 7-bit weights */
+    const char *const *exclude;   /* node names or op types kept float */
+    int n_exclude;
+    octet_dynamic_form form;
+    int ort_compatible;           /* GRU and RNN stay float (ONNX Runtime has no int8 version) */
+} octet_dynamic_config;
+
+octet_dynamic_config octet_dynamic_config_default(void);
+octet_status octet_quantize_dynamic(octet_model *m, const octet_dynamic_config *cfg /* NULL = defaults */);
+
+/* Static post-training quantization (QDQ form):
+ *   octet_static_prepare(m);                         fold constants and BatchNormalization
+ *   octet_calibrator_create(&c, m, threads);         observe activation ranges ...
+ *   octet_calibrator_feed(c, inputs, n) ...          ... on calibration batches
+ *   octet_quantize_static(m, c, &cfg);               int8 weights, Q/DQ pairs on activations
+ * Calibrators over the same model merge (octet_calibrator_merge): calibrating parts separately and
+ * merging equals calibrating on everything at once. */
+typedef struct octet_calibrator octet_calibrator;
+
+typedef struct octet_static_config {
+    octet_dtype activation_type;  /* OCTET_UINT8 (default) or OCTET_INT8 */
+    octet_dtype weight_type;      /* OCTET_INT8 (default) */
+    int per_channel;              /* weights per output channel (default 1) */
+    int symmetric_weights;        /* default 1 */
+    int symmetric_activations;    /* default 0 */
+    int reduce_range;             /* 7-bit ranges */
+    const char *const *exclude;   /* node names or op types kept float */
+    int n_exclude;
+} octet_static_config;
+
+octet_static_config octet_static_config_default(void);
+octet_status octet_static_prepare(octet_model *m);
+octet_status octet_calibrator_create(octet_calibrator **out, const octet_model *m, int threads);
+octet_status octet_calibrator_feed(octet_calibrator *c, octet_tensor *const *inputs, int n_in);
+octet_status octet_calibrator_merge(octet_calibrator *dst, const octet_calibrator *src);
+void octet_calibrator_free(octet_calibrator *c);
+octet_status octet_quantize_static(octet_model *m, const octet_calibrator *c, const octet_static_config *cfg);
+
 #ifdef __cplusplus
 }
 #endif

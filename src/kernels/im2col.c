@@ -1,7 +1,5 @@
 #include "kernels/im2col.h"
 
-#include <string.h>
-
 /* Range [lo, hi) of output positions o whose input o*s - p + t*d lies inside [0, n). */
 static void valid_range(int n, int out, int s, int p, int off, int *lo, int *hi) {
     int base = off - p; /* input index at o = 0 */
@@ -11,44 +9,6 @@ static void valid_range(int n, int out, int s, int p, int off, int *lo, int *hi)
     if (l > h) l = h;
     *lo = l;
     *hi = h;
-}
-
-void ot_im2col_f32(const ot_conv_geom *g, const float *x, int r0, int r1, float *col) {
-    const int D = g->in[0], H = g->in[1], W = g->in[2];
-    const int OH = g->out[1], OW = g->out[2];
-    const size_t plane = (size_t)D * H * W, ncol = (size_t)(r1 - r0) * OW;
-    for (int c = 0; c < g->channels; c++) {
-        const float *xc = x + (size_t)c * plane;
-        for (int a = 0; a < g->k[0]; a++)
-            for (int b = 0; b < g->k[1]; b++)
-                for (int e = 0; e < g->k[2]; e++) {
-                    float *dst = col;
-                    col += ncol;
-                    int wlo, whi;
-                    valid_range(W, OW, g->s[2], g->p[2], e * g->d[2], &wlo, &whi);
-                    int iw0 = e * g->d[2] - g->p[2];
-                    for (int r = r0; r < r1; r++, dst += OW) {
-                        int od = r / OH, oh = r % OH;
-                        int id = od * g->s[0] - g->p[0] + a * g->d[0];
-                        int ih = oh * g->s[1] - g->p[1] + b * g->d[1];
-                        if (id < 0 || id >= D || ih < 0 || ih >= H || whi <= wlo) {
-                            memset(dst, 0, (size_t)OW * sizeof *dst);
-                            continue;
-                        }
-                        const float *src = xc + ((size_t)id * H + ih) * W;
-                        if (wlo > 0) memset(dst, 0, (size_t)wlo * sizeof *dst);
-                        if (g->s[2] == 1) {
-                            memcpy(dst + wlo, src + iw0 + wlo, (size_t)(whi - wlo) * sizeof *dst);
-                        } else if (g->s[2] == 2) {
-                            for (int ow = wlo; ow < whi; ow++) dst[ow] = src[iw0 + 2 * ow];
-                        } else {
-                            const int sw = g->s[2];
-                            for (int ow = wlo; ow < whi; ow++) dst[ow] = src[iw0 + ow * sw];
-                        }
-                        if (whi < OW) memset(dst + whi, 0, (size_t)(OW - whi) * sizeof *dst);
-                    }
-                }
-    }
 }
 
 void ot_col2im_add_f32(const ot_conv_geom *g, const float *col, int r0, int r1, int c0, int c1, float *x) {

@@ -1,5 +1,8 @@
-/* im2col / col2im for convolutions with up to 3 spatial dimensions on NC[D]HW data.
- * Lower-rank convolutions use extent 1 for the missing leading dimensions (1-D = 1x1xW). */
+/* Convolution geometry with up to 3 spatial dimensions on NC[D]HW data, and col2im for the
+ * transposed convolution. Lower-rank convolutions use extent 1 for the missing leading dimensions
+ * (1-D = 1x1xW). The column (im2col) matrix of a convolution has one row per (channel, kernel tap),
+ * ((c*kD + a)*kH + b)*kW + e, and one column per output position; ot_gemm_f32 packs it straight
+ * from the image (gemm_f32.h). */
 #ifndef OT_IM2COL_H
 #define OT_IM2COL_H
 
@@ -15,12 +18,8 @@ typedef struct ot_conv_geom {
     int p[3];       /* padding before each dimension */
 } ot_conv_geom;
 
-/* Output "rows" are (od, oh) pairs, OD*OH of them, each OW wide. For rows [r0, r1) write the column
- * matrix col[channels*kD*kH*kW][(r1-r0)*OW] (row index ((c*kD + a)*kH + b)*kW + e), zeros where the
- * window falls in the padding. */
-void ot_im2col_f32(const ot_conv_geom *g, const float *x, int r0, int r1, float *col);
-
-/* The adjoint: for rows [r0, r1) of the col matrix laid out as above, add every entry into the image
+/* The adjoint of im2col. Output "rows" are (od, oh) pairs, OD*OH of them, each OW wide; for rows
+ * [r0, r1) of a column matrix col[channels*kD*kH*kW][(r1-r0)*OW], add every entry into the image
  * x[channels][D][H][W] at the position im2col would have read it from (entries over padding are
  * dropped). Channels [c0, c1) only, so callers can split channels across threads. */
 void ot_col2im_add_f32(const ot_conv_geom *g, const float *col, int r0, int r1, int c0, int c1, float *x);

@@ -1,12 +1,14 @@
 /* Op family 'conv': Conv, ConvTranspose (ai.onnx) and FusedConv (com.microsoft), float32, with
  * 1 to 3 spatial dimensions.
  *
- * Conv picks one of three paths:
- *  - depthwise (one input channel per group, 1-D/2-D): a direct kernel per output plane;
- *  - pointwise (1x1, stride 1, no padding): one GEMM W[M,C] x X[C,H*W] per image and group;
- *  - everything else: im2col + GEMM, tiled over output rows so the column buffer stays small.
- * GEMM work is cut into (image, group, column tile) items; with several threads the items run in
- * parallel, each with a serial GEMM, so im2col and the bias/activation epilogue run in parallel too. */
+ * Conv takes one of two paths:
+ *  - depthwise (one input channel per group, 1-D/2-D): a direct kernel, 8 channels at a time in the
+ *    vector lanes (dwconv_f32.h);
+ *  - everything else: octet's GEMM (gemm_f32.h) with the weights packed once in prepare(), B read
+ *    in place (1x1), from a padded copy of the image, or packed from im2col per block, and bias plus
+ *    Relu/Clip applied as the output is stored.
+ * The work is cut into (image, group, column or row tile) items spread over the threads, each with
+ * a serial kernel. ConvTranspose is a GEMM (W^T x X, BLAS) followed by col2im. */
 #include <limits.h>
 #include <math.h>
 #include <omp.h>
@@ -655,21 +657,13 @@ static octet_status conv_gemm(const run_ctx *r, const ot_gemm_f32_a *packs) {
     return failed ? ot_err(OCTET_ERR_NOMEM, "out of memory in convolution") : OCTET_OK;
 }
 
-/* Rows of output per tile so the column buffer and the output tile stay around L2 size. */
-static int tile_rows(int rows, int ow, int64_t kdim, int64_t mg, int64_t images, int threads) {
-    int64_t big = kdim > mg ? kdim : mg;
-    int64_t cols = (256 * 1024 / 4) / (big > 0 ? big : 1);
+/* ConvTranspose: input rows per column-matrix tile, so the tile stays around L2 size. */
+static int tile_rows(int rows, int ow, int64_t kdim) {
+    int64_t cols = (256 * 1024 / 4) / (kdim > 0 ? kdim : 1);
     if (cols < 256) cols = 256;
     int64_t tr = (cols + ow - 1) / ow;
     if (tr < 1) tr = 1;
     if (tr > rows) tr = rows;
-    int64_t tiles = (rows + tr - 1) / tr;
-    /* With few images, cut rows finer so every thread gets an equal share. */
-    if (threads > 1 && images * tiles < 4LL * threads) {
-        int64_t want = (tiles + threads - 1) / threads * threads;
-        if (want > rows) want = rows;
-        tr = (rows + want - 1) / want;
-    }
     return (int)tr;
 }
 
@@ -733,7 +727,7 @@ static octet_status convt_run(ot_kernel *k, const octet_tensor *const *in, int n
     const int64_t rowsz = Mg * kprod;  /* rows of the column matrix */
     const int OWc = g.out[2], rows = g.out[0] * g.out[1];
     const size_t S_in = (size_t)rows * OWc, S_out = (size_t)g.in[0] * g.in[1] * g.in[2];
-    int tr = tile_rows(rows, OWc, rowsz > Cg ? rowsz : Cg, 1, 1, 1);
+    int tr = tile_rows(rows, OWc, rowsz > Cg ? rowsz : Cg);
     float *col = ot_scratch_f32(OT_SCRATCH_COL, (size_t)rowsz * (size_t)tr * OWc);
     if (!col) return ot_err(OCTET_ERR_NOMEM, "out of memory for the transposed convolution's column buffer");
     const float *X = x->data, *W = w->data, *B = b ? b->data : NULL;

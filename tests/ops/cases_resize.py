@@ -122,7 +122,7 @@ def cases():
         if rank in (2, 3) or rank == 5:
             lsc = sc if rank != 5 else [1, 1] + sc[2:]
             out.append(case("linear_rank%d" % rank, resize_model(x, 13, scales=lsc, mode="linear")))
-    for dt in (np.uint8, np.int8, np.int32, np.int64):
+    for dt in (np.uint8, np.int8, np.int32):  # (ONNX Runtime has no int64 Resize)
         x = rng.integers(-100 if dt != np.uint8 else 0, 100, size=[1, 3, 5, 6]).astype(dt)
         out.append(case("nearest_%s" % np.dtype(dt).name, resize_model(x, 13, scales=[1, 1, 2.0, 1.5], mode="nearest"),
                         rtol=0, atol=0))

@@ -188,11 +188,37 @@ static void test_qdq_fusion_rewrites_to_integer_ops(void **st) {
     octet_model_free(m);
 }
 
+/* The same flow through the public API only (include/octet.h). */
+static void test_public_api(void **st) {
+    (void)st;
+    octet_model *m = conv_model(3, 4);
+    assert_int_equal(octet_static_prepare(m), OCTET_OK);
+    int64_t d[4] = {3, 3, 9, 7};
+    octet_tensor *a = rand_tensor(4, d, 1.0f), *b = rand_tensor(4, d, 2.0f);
+    octet_calibrator *c1, *c2;
+    assert_int_equal(octet_calibrator_create(&c1, m, 1), OCTET_OK);
+    assert_int_equal(octet_calibrator_create(&c2, m, 1), OCTET_OK);
+    assert_int_equal(octet_calibrator_feed(c1, &a, 1), OCTET_OK);
+    assert_int_equal(octet_calibrator_feed(c2, &b, 1), OCTET_OK);
+    assert_int_equal(octet_calibrator_merge(c1, c2), OCTET_OK);
+    assert_int_equal(octet_calibrator_feed(c1, NULL, 0), OCTET_ERR_INVALID_ARG);
+    octet_static_config cfg = octet_static_config_default();
+    assert_int_equal(octet_quantize_static(m, c1, &cfg), OCTET_OK);
+    assert_int_equal(count_op(m->graph, "QuantizeLinear"), 4);
+    assert_int_equal(octet_quantize_static(NULL, c1, &cfg), OCTET_ERR_INVALID_ARG);
+    octet_calibrator_free(c1);
+    octet_calibrator_free(c2);
+    octet_tensor_free(a);
+    octet_tensor_free(b);
+    octet_model_free(m);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_calibration_merge_equals_union),
         cmocka_unit_test(test_static_qdq_and_fusion),
         cmocka_unit_test(test_qdq_fusion_rewrites_to_integer_ops),
+        cmocka_unit_test(test_public_api),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
