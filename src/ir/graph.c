@@ -378,6 +378,15 @@ void ot_graph_remove_node(ot_graph *g, int i) {
     g->n_nodes--;
 }
 
+void ot_graph_remove_initializer(ot_graph *g, int i) {
+    if (i < 0 || i >= g->n_inits) return;
+    free(g->inits[i].name);
+    free(g->inits[i].doc);
+    if (!g->inits[i].borrowed) octet_tensor_free(g->inits[i].tensor);
+    memmove(&g->inits[i], &g->inits[i + 1], (size_t)(g->n_inits - i - 1) * sizeof *g->inits);
+    g->n_inits--;
+}
+
 octet_status ot_graph_add_initializer(ot_graph *g, const char *name, octet_tensor *t) {
     int k = ot_graph_find_initializer_index(g, name);
     if (k >= 0) {

@@ -144,6 +144,8 @@ octet_status ot_node_add_attr_tensor(ot_node *n, const char *name, octet_tensor 
 /* Remove node i of g (frees it); keeps the order of the rest. */
 void ot_graph_remove_node(ot_graph *g, int i);
 
+/* Remove initializer i of g (frees its tensor unless borrowed); keeps the order of the rest. */
+void ot_graph_remove_initializer(ot_graph *g, int i);
 /* Add an initializer (takes ownership of t; replaces one of the same name). */
 octet_status ot_graph_add_initializer(ot_graph *g, const char *name, octet_tensor *t);
 octet_status ot_graph_add_input(ot_graph *g, const char *name, octet_dtype dtype, int ndim, const int64_t *dims);

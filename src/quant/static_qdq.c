@@ -192,13 +192,42 @@ static octet_status insert_qdq(ot_graph *g, const char *t, const ot_range *r, co
     return st;
 }
 
+/* The float initializer `name` becomes q (+ scale sc, zero point zp) and a DequantizeLinear whose output
+ * has the old name, so every reader keeps working. Takes q, sc, zp. axis < 0: per tensor. */
+static octet_status swap_for_dequantized(ot_graph *g, const char *name, octet_tensor *q, octet_tensor *sc,
+                                         octet_tensor *zp, int axis) {
+    char *qn = ot_graph_unique_name(g, name, "_quantized"), *sn = ot_graph_unique_name(g, name, "_scale"),
+         *zn = ot_graph_unique_name(g, name, "_zero_point"), *dn = ot_graph_unique_name(g, name, "_DequantizeLinear");
+    char *keep = ot_strdup(name);
+    octet_status st = (qn && sn && zn && dn && keep) ? OCTET_OK : ot_err(OCTET_ERR_NOMEM, "out of memory");
+    if (st == OCTET_OK) st = ot_graph_add_initializer(g, qn, q), q = NULL;
+    if (st == OCTET_OK) st = ot_graph_add_initializer(g, sn, sc), sc = NULL;
+    if (st == OCTET_OK) st = ot_graph_add_initializer(g, zn, zp), zp = NULL;
+    if (st == OCTET_OK) {
+        /* the float initializer goes: its name is now the DequantizeLinear's output */
+        ot_graph_remove_initializer(g, ot_graph_find_initializer_index(g, keep));
+        const char *din[3] = {qn, sn, zn};
+        ot_node *dq = NULL;
+        st = add_node(g, "DequantizeLinear", dn, 3, din, keep, &dq);
+        if (st == OCTET_OK && axis >= 0) st = ot_node_add_attr_int(dq, "axis", axis);
+    }
+    octet_tensor_free(q);
+    octet_tensor_free(sc);
+    octet_tensor_free(zp);
+    free(qn);
+    free(sn);
+    free(zn);
+    free(dn);
+    free(keep);
+    return st;
+}
+
 /* Replace the float weight initializer `w` by int8 data + DequantizeLinear producing `w`.
  * axis: the output-channel axis for per-channel, or -1 for per tensor. Returns the scales (owned by the
  * new scale initializer; valid while the graph lives). */
 static octet_status quantize_weight(ot_graph *g, const char *w, int axis, const ot_static_config *cfg,
                                     const float **scales_out, int64_t *n_scales) {
-    int wi = ot_graph_find_initializer_index(g, w);
-    const octet_tensor *wt = g->inits[wi].tensor;
+    const octet_tensor *wt = g->inits[ot_graph_find_initializer_index(g, w)].tensor;
     int64_t nch = axis >= 0 ? wt->dims[axis] : 1;
     int64_t outer = 1, inner = 1;
     for (int d = 0; d < (axis >= 0 ? axis : 0); d++) outer *= wt->dims[d];
@@ -231,45 +260,18 @@ static octet_status quantize_weight(ot_graph *g, const char *w, int axis, const 
                             (char *)q->data + base * (int64_t)octet_dtype_size(cfg->weight_type));
         }
     }
-    char *qn = ot_graph_unique_name(g, w, "_quantized"), *sn = ot_graph_unique_name(g, w, "_scale"),
-         *zn = ot_graph_unique_name(g, w, "_zero_point"), *dn = ot_graph_unique_name(g, w, "_DequantizeLinear");
-    char *wname = ot_strdup(w);
-    octet_status st = (qn && sn && zn && dn && wname) ? OCTET_OK : ot_err(OCTET_ERR_NOMEM, "out of memory");
-    if (st == OCTET_OK) st = ot_graph_add_initializer(g, qn, q), q = NULL;
-    if (st == OCTET_OK) st = ot_graph_add_initializer(g, sn, sc), sc = NULL;
-    if (st == OCTET_OK) st = ot_graph_add_initializer(g, zn, zp), zp = NULL;
+    /* the scales live on in the new scale initializer, which the graph owns from here */
+    const float *scales = sc->data;
+    octet_status st = swap_for_dequantized(g, w, q, sc, zp, axis);
     if (st == OCTET_OK) {
-        /* drop the float initializer: its name is now the DequantizeLinear's output */
-        wi = ot_graph_find_initializer_index(g, wname);
-        if (!g->inits[wi].borrowed) octet_tensor_free(g->inits[wi].tensor);
-        free(g->inits[wi].name);
-        free(g->inits[wi].doc);
-        memmove(&g->inits[wi], &g->inits[wi + 1], (size_t)(g->n_inits - wi - 1) * sizeof *g->inits);
-        g->n_inits--;
-        const char *din[3] = {qn, sn, zn};
-        ot_node *dq = NULL;
-        st = add_node(g, "DequantizeLinear", dn, 3, din, wname, &dq);
-        if (st == OCTET_OK && axis >= 0) st = ot_node_add_attr_int(dq, "axis", axis);
-    }
-    if (st == OCTET_OK) {
-        const ot_initializer *s_in = ot_graph_find_initializer(g, sn);
-        *scales_out = s_in->tensor->data;
+        *scales_out = scales;
         *n_scales = nch;
     }
-    octet_tensor_free(q);
-    octet_tensor_free(sc);
-    octet_tensor_free(zp);
-    free(qn);
-    free(sn);
-    free(zn);
-    free(dn);
-    free(wname);
     return st;
 }
 
 static octet_status quantize_bias(ot_graph *g, const char *b, float sx, const float *sw, int64_t nsw) {
-    int bi = ot_graph_find_initializer_index(g, b);
-    const octet_tensor *bt = g->inits[bi].tensor;
+    const octet_tensor *bt = g->inits[ot_graph_find_initializer_index(g, b)].tensor;
     int64_t n = ot_tensor_numel(bt);
     if (bt->dtype != OCTET_FLOAT || (nsw != 1 && nsw != n)) return OCTET_OK;
     octet_tensor *q = ot_tensor_new(OCTET_INT32, 1, &n);
@@ -288,34 +290,7 @@ static octet_status quantize_bias(ot_graph *g, const char *b, float sx, const fl
         v = v > 2147483647.0 ? 2147483647.0 : (v < -2147483648.0 ? -2147483648.0 : v);
         ((int32_t *)q->data)[i] = (int32_t)v;
     }
-    char *qn = ot_graph_unique_name(g, b, "_quantized"), *sn = ot_graph_unique_name(g, b, "_scale"),
-         *zn = ot_graph_unique_name(g, b, "_zero_point"), *dn = ot_graph_unique_name(g, b, "_DequantizeLinear");
-    char *bname = ot_strdup(b);
-    octet_status st = (qn && sn && zn && dn && bname) ? OCTET_OK : ot_err(OCTET_ERR_NOMEM, "out of memory");
-    if (st == OCTET_OK) st = ot_graph_add_initializer(g, qn, q), q = NULL;
-    if (st == OCTET_OK) st = ot_graph_add_initializer(g, sn, sc), sc = NULL;
-    if (st == OCTET_OK) st = ot_graph_add_initializer(g, zn, zp), zp = NULL;
-    if (st == OCTET_OK) {
-        bi = ot_graph_find_initializer_index(g, bname);
-        if (!g->inits[bi].borrowed) octet_tensor_free(g->inits[bi].tensor);
-        free(g->inits[bi].name);
-        free(g->inits[bi].doc);
-        memmove(&g->inits[bi], &g->inits[bi + 1], (size_t)(g->n_inits - bi - 1) * sizeof *g->inits);
-        g->n_inits--;
-        const char *din[3] = {qn, sn, zn};
-        ot_node *dq = NULL;
-        st = add_node(g, "DequantizeLinear", dn, 3, din, bname, &dq);
-        if (st == OCTET_OK) st = ot_node_add_attr_int(dq, "axis", 0);
-    }
-    octet_tensor_free(q);
-    octet_tensor_free(sc);
-    octet_tensor_free(zp);
-    free(qn);
-    free(sn);
-    free(zn);
-    free(dn);
-    free(bname);
-    return st;
+    return swap_for_dequantized(g, b, q, sc, zp, 0);
 }
 
 ot_static_config ot_static_config_default(void) {

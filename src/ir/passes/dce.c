@@ -67,12 +67,7 @@ static octet_status dce_graph(ot_graph *g, int *removed) {
                 (*removed)++;
             }
         for (int i = g->n_inits - 1; i >= 0 && !changed; i--) {
-            if (!dead_init[i]) continue;
-            free(g->inits[i].name);
-            free(g->inits[i].doc);
-            if (!g->inits[i].borrowed) octet_tensor_free(g->inits[i].tensor);
-            memmove(&g->inits[i], &g->inits[i + 1], (size_t)(g->n_inits - i - 1) * sizeof *g->inits);
-            g->n_inits--;
+            if (dead_init[i]) ot_graph_remove_initializer(g, i);
         }
         free(dead);
         free(dead_init);
