@@ -144,8 +144,8 @@ static octet_status append_init(ot_graph *g, const char *name, const char *doc, 
 static octet_status add_init(const ld *L, ot_graph *g, Onnx__TensorProto *tp) {
     const char *name = tp->name ? tp->name : "";
     if (!*name) return ot_err(OCTET_ERR_PARSE, "initializer #%d%s has no name", g->n_inits, L->where);
-    char what[320];
-    snprintf(what, sizeof what, "initializer '%.200s'%s", name, L->where);
+    char what[400]; /* 14 + 200 + where (at most 160) */
+    snprintf(what, sizeof what, "initializer '%.200s'%.160s", name, L->where);
     octet_tensor *t;
     OT_TRY(ot_tensor_from_proto(tp, what, L->base_dir, &t));
     return append_init(g, name, tp->doc_string, t);
@@ -154,8 +154,8 @@ static octet_status add_init(const ld *L, ot_graph *g, Onnx__TensorProto *tp) {
 static octet_status add_sparse_init(const ld *L, ot_graph *g, Onnx__SparseTensorProto *sp) {
     const char *name = sp->values && sp->values->name ? sp->values->name : "";
     if (!*name) return ot_err(OCTET_ERR_PARSE, "sparse initializer%s has no name", L->where);
-    char what[320];
-    snprintf(what, sizeof what, "sparse initializer '%.200s'%s", name, L->where);
+    char what[400]; /* 14 + 200 + where (at most 160) */
+    snprintf(what, sizeof what, "sparse initializer '%.200s'%.160s", name, L->where);
     octet_tensor *t;
     OT_TRY(ot_tensor_from_sparse_proto(sp, what, L->base_dir, &t));
     return append_init(g, name, sp->values->doc_string, t);
@@ -198,8 +198,8 @@ static octet_status conv_attr(ld *L, Onnx__AttributeProto *ap, const char *node,
                       name);
     int type = ap->has_type && ap->type != 0 ? (int)ap->type : infer_attr_type(ap);
     a->type = (ot_attr_type)type;
-    char what[400];
-    snprintf(what, sizeof what, "attribute '%.64s' of %s%s", name, node, L->where);
+    char what[600]; /* node (at most ~380 characters) and where (at most 160) */
+    snprintf(what, sizeof what, "attribute '%.64s' of %.380s%.160s", name, node, L->where);
     switch (type) {
     case OT_ATTR_FLOAT: a->f = ap->f; return OCTET_OK;
     case OT_ATTR_INT: a->i = ap->i; return OCTET_OK;
