@@ -1,0 +1,100 @@
+#!/usr/bin/python3
+"""Float vs dynamic int8 latency: octet, ONNX Runtime (the same dynamic file) and PyTorch 1.13 (onednn),
+on mlp3x1024 (batch 1 and 64) and lstm2x512 (seq 50, batch 1), interleaved in one run.
+
+    /usr/bin/python3 bench/compare_dynamic.py [BUILD_DIR] [--rounds N] [--runs N] [--threads 1,2]
+
+PyTorch runs in this process (torch.ao.quantization.quantize_dynamic with the onednn engine); its float
+path uses whatever BLAS torch links -- run with LD_PRELOAD=libopenblas.so.0 to give it OpenBLAS.
+octet and ONNX Runtime run as `octet bench` and bench/ort_bench.mjs. Prints a markdown table of medians.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, 'tests/interop/dynamic'))
+import make_torch_reference as ref  # noqa: E402  (rebuilds the modules from the ONNX weights)
+
+
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
+def torch_ms(net, x, runs, warmup=3):
+    with torch.no_grad():
+        for _ in range(warmup):
+            net(x)
+        t = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            net(x)
+            t.append((time.perf_counter() - t0) * 1e3)
+    return median(t)
+
+
+def octet_ms(octet, model, inp, threads, runs):
+    out = subprocess.run([octet, 'bench', model, '--threads', str(threads), '--runs', str(runs), '--warmup', '3',
+                          '--input', f'input={inp}'], check=True, capture_output=True, text=True).stdout
+    return float(re.search(r'median ([0-9.]+) ms', out).group(1))
+
+
+def ort_ms(model, inp, threads, runs):
+    out = subprocess.run(['node', os.path.join(HERE, 'ort_bench.mjs'), model, '--threads', str(threads), '--runs',
+                          str(runs), '--warmup', '3', '--input', f'input={inp}'], check=True, capture_output=True,
+                         text=True).stdout
+    return float(re.search(r'median_ms=([0-9.]+)', out).group(1))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('build', nargs='?', default=os.path.join(ROOT, 'build'))
+    ap.add_argument('--rounds', type=int, default=5)
+    ap.add_argument('--runs', type=int, default=20)
+    ap.add_argument('--threads', default='1,2')
+    a = ap.parse_args()
+    octet = os.path.join(a.build, 'octet')
+    models = os.path.join(os.environ.get('OCTET_SHARED', os.path.join(ROOT, '../shared')), 'models')
+    work = os.path.join(a.build, 'bench_dynamic')
+    os.makedirs(work, exist_ok=True)
+    torch.backends.quantized.engine = 'onednn'
+    rows = [('mlp3x1024', 0, 'batch 1', ref.mlp), ('mlp3x1024', 1, 'batch 64', ref.mlp),
+            ('lstm2x512', 0, 'seq 50', ref.lstm)]
+    print('| model | input | threads | octet float | octet dynamic | ORT float | ORT dynamic | PyTorch float | '
+          'PyTorch dynamic | octet float/dynamic |')
+    print('|---|---|---|---|---|---|---|---|---|---|')
+    for name, k, label, build_net in rows:
+        fp = os.path.join(models, f'{name}.onnx')
+        dq = os.path.join(work, f'{name}_dynamic.onnx')
+        if not os.path.exists(dq):
+            subprocess.run([octet, 'quantize', '--mode', 'dynamic', fp, '-o', dq], check=True, capture_output=True)
+        inp = os.path.join(models, f'{name}.io/input_{k}_input.npy')
+        x = torch.from_numpy(np.load(inp))
+        net = build_net(models)
+        qnet = torch.ao.quantization.quantize_dynamic(net, {torch.nn.Linear, torch.nn.LSTM}, dtype=torch.qint8)
+        for t in [int(v) for v in a.threads.split(',')]:
+            torch.set_num_threads(t)
+            r = {key: [] for key in ('of', 'od', 'rf', 'rd', 'pf', 'pd')}
+            for _ in range(a.rounds):
+                r['of'].append(octet_ms(octet, fp, inp, t, a.runs))
+                r['od'].append(octet_ms(octet, dq, inp, t, a.runs))
+                r['rf'].append(ort_ms(fp, inp, t, a.runs))
+                r['rd'].append(ort_ms(dq, inp, t, a.runs))
+                r['pf'].append(torch_ms(net, x, a.runs))
+                r['pd'].append(torch_ms(qnet, x, a.runs))
+            m = {key: median(v) for key, v in r.items()}
+            print(f"| {name} | {label} | {t} | {m['of']:.3f} | {m['od']:.3f} | {m['rf']:.3f} | {m['rd']:.3f} | "
+                  f"{m['pf']:.3f} | {m['pd']:.3f} | {m['of'] / m['od']:.2f}x |", flush=True)
+
+
+if __name__ == '__main__':
+    main()
