@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/bufpool.h"
 #include "runtime/exec.h"
 #include "util/mem.h"
 #include "util/strmap.h"
@@ -44,6 +45,11 @@ struct ot_plan {
     int n_outputs;
     octet_tensor **owned_consts;
     int n_owned, cap_owned;
+    /* Freed intermediate buffers, reused by later steps and later runs (mutable through a const plan;
+     * the pool has its own lock). */
+    ot_bufpool *pool;
+    ot_alloc_hook hook;
+    bool pool_enabled;   /* OCTET_NO_BUFPOOL=1 turns it off (to compare memory use) */
 };
 
 struct ot_frame {
@@ -90,8 +96,15 @@ static bool keep_const(ot_plan *p, octet_tensor *t) {
     return true;
 }
 
+static void *pool_take(void *ctx, size_t need, size_t *cap) { return ot_bufpool_take(ctx, need, cap); }
+
 void ot_plan_free(ot_plan *p) {
     if (!p) return;
+    if (p->pool) {
+        ot_bufpool_destroy(p->pool);
+        free(p->pool);
+    }
+
     for (int i = 0; i < p->n_steps; i++) {
         ot_step *st = &p->steps[i];
         if (st->k.def && st->k.def->release && st->k.state) st->k.def->release(st->k.state);
@@ -435,6 +448,12 @@ octet_status ot_plan_create(ot_plan **out, const octet_model *m, const ot_graph 
         }
         if (at >= 0) p->steps[at].frees[p->steps[at].n_frees++] = sl;
     }
+    p->pool = malloc(sizeof *p->pool);
+    if (!p->pool) goto oom;
+    ot_bufpool_init(p->pool);
+    p->hook.take = pool_take;
+    p->hook.ctx = p->pool;
+    p->pool_enabled = !(getenv("OCTET_NO_BUFPOOL") && getenv("OCTET_NO_BUFPOOL")[0] == '1');
     free(order);
     *out = p;
     return OCTET_OK;
@@ -470,6 +489,13 @@ static octet_status run_step(const ot_plan *p, const ot_frame *f, const ot_step 
     return OCTET_OK;
 }
 
+/* A dead intermediate's buffer goes back to the plan's pool, not to malloc. */
+static void release_slot(const ot_plan *p, octet_tensor *t) {
+    if (t->owns && t->data && p->pool_enabled) ot_bufpool_put(p->pool, t->data, t->cap);
+    else ot_tensor_reset(t);
+    memset(t, 0, sizeof *t);
+}
+
 octet_status ot_plan_run(const ot_plan *p, const ot_frame *outer, const octet_tensor *const *inputs, int n_in,
                          octet_tensor *outputs, int n_out) {
     return ot_plan_run_hooked(p, outer, inputs, n_in, outputs, n_out, outer ? outer->hooks : NULL);
@@ -489,6 +515,7 @@ octet_status ot_plan_run_hooked(const ot_plan *p, const ot_frame *outer, const o
         free(f.owned);
         return ot_err(OCTET_ERR_NOMEM, "out of memory");
     }
+    const ot_alloc_hook *saved_hook = ot_tensor_set_alloc_hook(p->pool_enabled ? &p->hook : NULL);
     for (int i = 0; i < p->n_slots; i++) {
         if (p->slots[i].kind == SLOT_CONST) f.vals[i] = p->slots[i].cval;
         else if (p->slots[i].kind == SLOT_OUTER) f.vals[i] = outer ? outer->vals[p->slots[i].outer_slot] : NULL;
@@ -504,7 +531,7 @@ octet_status ot_plan_run_hooked(const ot_plan *p, const ot_frame *outer, const o
                 if (st->out_slots[j] >= 0 && f.vals[st->out_slots[j]])
                     hooks->on_value(hooks->ctx, f.depth, st->k.node, st->k.node->outputs[j], f.vals[st->out_slots[j]]);
         for (int j = 0; j < st->n_frees && s == OCTET_OK; j++) {
-            ot_tensor_reset(&f.owned[st->frees[j]]);
+            release_slot(p, &f.owned[st->frees[j]]);
             f.vals[st->frees[j]] = NULL;
         }
     }
@@ -529,7 +556,8 @@ octet_status ot_plan_run_hooked(const ot_plan *p, const ot_frame *outer, const o
         }
         s = ot_tensor_copy_into(&outputs[i], f.vals[sl]);
     }
-    for (int i = 0; i < p->n_slots; i++) ot_tensor_reset(&f.owned[i]);
+    for (int i = 0; i < p->n_slots; i++) release_slot(p, &f.owned[i]);
+    ot_tensor_set_alloc_hook(saved_hook);
     free(f.owned);
     free(f.vals);
     return s;

@@ -71,6 +71,14 @@ static octet_status check_shape(octet_dtype dtype, int ndim, const int64_t *dims
     return OCTET_OK;
 }
 
+static _Thread_local const ot_alloc_hook *tl_hook;
+
+const ot_alloc_hook *ot_tensor_set_alloc_hook(const ot_alloc_hook *h) {
+    const ot_alloc_hook *old = tl_hook;
+    tl_hook = h;
+    return old;
+}
+
 octet_status ot_tensor_alloc(octet_tensor *t, octet_dtype dtype, int ndim, const int64_t *dims) {
     size_t bytes = 0;
     int64_t d[OCTET_MAX_DIMS];
@@ -78,9 +86,14 @@ octet_status ot_tensor_alloc(octet_tensor *t, octet_dtype dtype, int ndim, const
     OT_TRY(check_shape(dtype, ndim, d, &bytes));
     if (!t->owns || t->cap < bytes) {
         if (t->owns) ot_aligned_free(t->data);
-        t->data = ot_aligned_alloc(bytes);
+        size_t cap = 0;
+        t->data = tl_hook ? tl_hook->take(tl_hook->ctx, bytes, &cap) : NULL;
+        if (!t->data) {
+            t->data = ot_aligned_alloc(bytes);
+            cap = bytes;
+        }
         t->owns = true;
-        t->cap = t->data ? bytes : 0;
+        t->cap = t->data ? cap : 0;
         if (!t->data) return ot_err(OCTET_ERR_NOMEM, "out of memory allocating %zu bytes", bytes);
     }
     t->dtype = dtype;

@@ -23,6 +23,14 @@ octet_tensor *ot_tensor_new(octet_dtype dtype, int ndim, const int64_t *dims);
 /* Give an existing tensor struct (usually an op output) this dtype and shape and owned storage.
  * Reuses the buffer when it is big enough. Contents are unspecified (not zeroed). */
 octet_status ot_tensor_alloc(octet_tensor *t, octet_dtype dtype, int ndim, const int64_t *dims);
+/* Where ot_tensor_alloc looks for a free buffer before calling the allocator (per thread; the runtime
+ * points it at a plan's buffer pool while a plan runs). NULL = none. Returns the previous hook. */
+typedef struct ot_alloc_hook {
+    void *(*take)(void *ctx, size_t need, size_t *cap);
+    void *ctx;
+} ot_alloc_hook;
+const ot_alloc_hook *ot_tensor_set_alloc_hook(const ot_alloc_hook *h);
+
 /* Make dst a deep copy of src (dst keeps its struct, gets owned data). */
 octet_status ot_tensor_copy_into(octet_tensor *dst, const octet_tensor *src);
 octet_tensor *ot_tensor_clone(const octet_tensor *src);
