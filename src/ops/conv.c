@@ -319,7 +319,7 @@ static octet_status read_shapes(const ot_kernel *k, const conv_attrs *a, const o
             return ot_node_err(k, OCTET_ERR_UNSUPPORTED, "spatial sizes are too large");
         kprod *= s->k[i];
         inprod *= s->in[i];
-        if (kprod > INT_MAX || inprod > INT_MAX)
+        if (kprod > INT_MAX || inprod > INT_MAX || (s->k[i] - 1) * s->d[i] + 1 > INT_MAX / 4)
             return ot_node_err(k, OCTET_ERR_UNSUPPORTED, "spatial sizes are too large");
     }
     if (s->C > INT_MAX || s->M > INT_MAX || s->N > INT_MAX || (s->C / s->G) * kprod > INT_MAX ||

@@ -129,15 +129,20 @@ static void tap_range(int64_t n, int64_t out, int64_t s, int64_t p, int64_t t, i
 
 /* One output row at a time: for every kernel tap (row a, column b) the valid output columns read a
  * strided run of one input row, so the inner loop is a plain max/add the compiler vectorizes. */
-static void pool2d_f32(const pool_geom *g, const float *x, float *y, bool is_max, bool include_pad, int threads) {
+static bool pool2d_f32(const pool_geom *g, const float *x, float *y, bool is_max, bool include_pad, int threads) {
     const int64_t H = g->in[1], W = g->in[2], OH = g->out[1], OW = g->out[2];
     const int64_t kh = g->k[1], kw = g->k[2], sh = g->s[1], sw = g->s[2], dh = g->d[1], dw = g->d[2];
     const int64_t pt = g->pb[1], pl = g->pb[2];
     const int64_t pin = H * W, pout = OH * OW;
+    int failed = 0;
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
         /* per column: taps inside the input, and the average divisor's column factor with padding */
         float *cnt = ot_malloc(sizeof(float) * (size_t)(2 * OW + 1));
+        if (!cnt) {
+#pragma omp atomic write
+            failed = 1;
+        }
 #pragma omp for schedule(static)
         for (int64_t p = 0; p < g->planes; p++) {
             if (!cnt) continue;
@@ -201,6 +206,7 @@ static void pool2d_f32(const pool_geom *g, const float *x, float *y, bool is_max
         }
         free(cnt);
     }
+    return !failed;
 }
 
 /* ---- MaxPool ---- */
@@ -289,9 +295,9 @@ static octet_status maxpool_run(ot_kernel *k, const octet_tensor *const *in, int
     int threads = plane_threads(k, &g);
     int64_t *idx = ind ? ind->data : NULL;
     if (!idx && x->dtype == OCTET_FLOAT && g.nsp <= 2) {
-        pool2d_f32(&g, x->data, y->data, true, false, threads);
+        bool ok = pool2d_f32(&g, x->data, y->data, true, false, threads);
         ot_tensor_reset(&tmp);
-        return OCTET_OK;
+        return ok ? OCTET_OK : ot_err(OCTET_ERR_NOMEM, "out of memory");
     }
     switch (x->dtype) {
     case OCTET_FLOAT: maxpool_f32(&g, x->data, y->data, idx, col_major, threads); break;
@@ -364,7 +370,8 @@ static octet_status avgpool_run(ot_kernel *k, const octet_tensor *const *in, int
     OT_TRY(alloc_out(k, in[0], &g, out[0], OCTET_FLOAT));
     bool include_pad = ot_node_attr_int(k->node, "count_include_pad", 0) != 0;
     if (g.nsp <= 2) {
-        pool2d_f32(&g, in[0]->data, out[0]->data, false, include_pad, plane_threads(k, &g));
+        if (!pool2d_f32(&g, in[0]->data, out[0]->data, false, include_pad, plane_threads(k, &g)))
+            return ot_err(OCTET_ERR_NOMEM, "out of memory");
         return OCTET_OK;
     }
     avg_lp_pool(&g, in[0]->data, out[0]->data, POOL_AVG, include_pad, 0, plane_threads(k, &g));

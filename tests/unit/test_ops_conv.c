@@ -453,6 +453,33 @@ static void test_dwconv_kernels(void **state) {
         free(y1);
         free(y2);
         free(scratch);
+
+        /* the 8-channel kernel against the scalar one, channel by channel (nch 1..8) */
+        int nch = 1 + it % 8;
+        float *x8 = malloc(n * 8 * sizeof *x8), *w8 = malloc(sizeof(float) * 8 * (size_t)(g.kh * g.kw));
+        float *b8 = malloc(8 * sizeof *b8), *y8 = malloc(on * 8 * sizeof *y8), *yr = malloc(on * sizeof *yr);
+        float *s8 = malloc(ot_dwconv8_f32_scratch(&g) * sizeof(float) + 64);
+        float *s1 = malloc(ot_dwconv_f32_scratch(&g) * sizeof(float) + 64);
+        for (size_t i = 0; i < n * 8; i++) x8[i] = rfloat();
+        for (int i = 0; i < 8 * g.kh * g.kw; i++) w8[i] = rfloat();
+        for (int i = 0; i < 8; i++) b8[i] = rfloat();
+        for (size_t i = 0; i < on * 8; i++) y8[i] = 12345.0f;
+        ot_dwconv8_f32_avx2(&g, x8, n, w8, b8, y8, on, nch, s8);
+        for (int c = 0; c < 8; c++) {
+            if (c >= nch) {  /* channels past nch are not touched */
+                for (size_t i = 0; i < on; i++) assert_true(y8[c * on + i] == 12345.0f);
+                continue;
+            }
+            ot_dwconv_f32_scalar(&g, x8 + c * n, w8 + c * g.kh * g.kw, b8[c], yr, s1);
+            expect_close(y8 + c * on, yr, (int64_t)on, 0.0f, 0.0f, "8-channel vs scalar depthwise");
+        }
+        free(x8);
+        free(w8);
+        free(b8);
+        free(y8);
+        free(yr);
+        free(s8);
+        free(s1);
     }
 }
 
