@@ -188,7 +188,7 @@ octet_status ot_npz_parse(const void *buf, size_t n, char ***names_out, octet_te
     *tensors_out = NULL;
     *count_out = 0;
     const uint8_t *b = buf;
-    zdir d;
+    zdir d = {0};
     OT_TRY(find_directory(b, n, &d));
     char **names = NULL;
     octet_tensor **tensors = NULL;
@@ -196,7 +196,7 @@ octet_status ot_npz_parse(const void *buf, size_t n, char ***names_out, octet_te
     octet_status st = OCTET_OK;
     const uint8_t *p = b + d.offset, *end = b + d.offset + d.size;
     for (uint64_t i = 0; i < d.entries && st == OCTET_OK; i++) {
-        zentry z;
+        zentry z = {0};
         if ((st = read_entry(&p, end, &z)) != OCTET_OK) break;
         if (z.name_len < 4 || memcmp(z.name + z.name_len - 4, ".npy", 4) != 0) continue;   /* not an array */
         if (memchr(z.name, 0, z.name_len)) {
