@@ -13,7 +13,8 @@
  * multiplied by W in one int8 GEMM per direction, scaled back to float with the folded biases added.
  * Each step then quantizes H_{t-1} (GRU without linear_before_reset: also r (.) H_{t-1}) the same way
  * and adds its int8 product with R before the float gate math. W and R are packed once when they are
- * constants. */
+ * constants; R also as an int8 GEMV (kernels/qgemv.h) when its zero points are uniform, which small
+ * batches use per step instead of the GEMM (same int32 results, same float epilogue). */
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include <strings.h>
 
 #include "kernels/qgemm.h"
+#include "kernels/qgemv.h"
 #include "kernels/quant_vec.h"
 #include "kernels/rnn_f32.h"
 #include "ops/op.h"
@@ -83,6 +85,7 @@ typedef struct {
 typedef struct {
     ot_qgemm_packed *w;
     ot_qgemm_packed *r[2];
+    ot_qgemv_packed *rv[2];   /* the same parts for one row at a time; NULL when their zero points differ */
 } qr_pack;
 
 typedef struct {
@@ -209,6 +212,8 @@ static void free_packs(qr_pack pk[2]) {
         ot_qgemm_packed_free(pk[d].w);
         ot_qgemm_packed_free(pk[d].r[0]);
         ot_qgemm_packed_free(pk[d].r[1]);
+        ot_qgemv_free(pk[d].rv[0]);
+        ot_qgemv_free(pk[d].rv[1]);
         memset(&pk[d], 0, sizeof pk[d]);
     }
 }
@@ -234,6 +239,22 @@ static octet_status pack_part(ot_qgemm_packed **out, const octet_tensor *m, cons
     return s;
 }
 
+/* The GEMV form of the same columns, when they share one zero point (else *out stays NULL). */
+static octet_status pack_part_gemv(ot_qgemv_packed **out, const octet_tensor *m, const octet_tensor *zp, int d, int K,
+                                   int GH, int c0, int nc) {
+    *out = NULL;
+    int32_t *zb = ot_malloc((size_t)GH * sizeof *zb);
+    if (!zb) return ot_err(OCTET_ERR_NOMEM, "out of memory");
+    int cnt = zp_of(zp, d, GH, zb);
+    const int32_t *z = cnt == 1 ? zb : zb + c0;
+    bool uniform = true;
+    for (int j = 1; cnt > 1 && j < nc; j++) uniform &= z[j] == z[0];
+    const char *base = (const char *)m->data + (size_t)d * (size_t)K * (size_t)GH + (size_t)c0;
+    octet_status s = uniform ? ot_qgemv_pack(out, base, m->dtype == OCTET_INT8, K, nc, GH, z[0]) : OCTET_OK;
+    free(zb);
+    return s;
+}
+
 static octet_status make_packs(const qr_cfg *c, const octet_tensor *W, const octet_tensor *R, const octet_tensor *Wz,
                                const octet_tensor *Rz, qr_pack pk[2]) {
     int I = (int)W->dims[1], GH = (int)W->dims[2], H = (int)R->dims[1];
@@ -243,6 +264,8 @@ static octet_status make_packs(const qr_cfg *c, const octet_tensor *W, const oct
         s = pack_part(&pk[d].w, W, Wz, d, I, GH, 0, GH, 128);
         if (s == OCTET_OK) s = pack_part(&pk[d].r[0], R, Rz, d, H, GH, 0, split ? 2 * H : GH, 128);
         if (s == OCTET_OK && split) s = pack_part(&pk[d].r[1], R, Rz, d, H, GH, 2 * H, H, 128);
+        if (s == OCTET_OK) s = pack_part_gemv(&pk[d].rv[0], R, Rz, d, H, GH, 0, split ? 2 * H : GH);
+        if (s == OCTET_OK && split) s = pack_part_gemv(&pk[d].rv[1], R, Rz, d, H, GH, 2 * H, H);
     }
     if (s != OCTET_OK) free_packs(pk);
     return s;
@@ -291,9 +314,12 @@ typedef struct {
     int threads;
 } qr_run;
 
-/* acc[M, ncol] (ldc) = quantize(a[M, K]) x packed, scaled by a_scale * r_scale[col0 + n]. */
-static octet_status rec_product(const qr_run *r, const ot_qgemm_packed *p, const float *a, int M, int K, uint8_t *aq,
-                                const float *rs, int rs_count, int col0, float *mult, float *out, int ldc) {
+/* acc[M, ncol] (ldc) = quantize(a[M, K]) x packed, scaled by a_scale * r_scale[col0 + n].
+ * A few rows with a small product go through the GEMV on the calling thread (no fork/join and no
+ * allocation per step); its (float)acc * mult + 0 equals qgemm's F32 epilogue with a zero bias. */
+static octet_status rec_product(const qr_run *r, const ot_qgemm_packed *p, const ot_qgemv_packed *pv, const float *a,
+                                int M, int K, uint8_t *aq, int16_t *a16, const float *rs, int rs_count, int col0,
+                                float *mult, float *out, int ldc) {
     float s;
     uint8_t z;
     ot_qvec_dynamic_quantize_u8(a, (size_t)M * (size_t)K, aq, &s, &z);
@@ -303,6 +329,15 @@ static octet_status rec_product(const qr_run *r, const ot_qgemm_packed *p, const
         for (int j = 0; j < n; j++) mult[j] = s * rs[col0 + j];
     else
         mult[0] = s * rs[0];
+    if (pv && M <= 4 && (r->threads <= 1 || (double)M * K * n < 1e6)) {
+        for (int m = 0; m < M; m++) {
+            float *o = out + (size_t)m * ldc;
+            memset(o, 0, (size_t)n * sizeof *o);
+            int32_t corr = ot_qgemv_prep_a(pv, aq + (size_t)m * K, z, a16);
+            ot_qgemv_f32_acc(pv, a16, corr, mult, per_col, o, 0, pv->nstrips);
+        }
+        return OCTET_OK;
+    }
     ot_qgemm_out o = {OT_QGEMM_OUT_F32, out, ldc, mult, per_col, NULL, 0, 0, 0};
     return ot_qgemm(p, M, aq, K, z, false, &o, r->threads);
 }
@@ -314,6 +349,7 @@ static octet_status run_direction(const qr_run *r, int d, const qr_pack *pk, con
     bool rev = d == 1 || c->reverse;
     float *h = work, *g = h + B * H, *acc = g + B * GH, *tmp = acc + B * GH, *mult = tmp + B * H;
     uint8_t *aq = (uint8_t *)(mult + GH);
+    int16_t *a16 = (int16_t *)(aq + (B * H + 63) / 64 * 64);   /* [H + 1] */
     size_t hb = (size_t)H * sizeof(float);
     for (int64_t b = 0; b < B; b++) {
         if (r->h0) memcpy(h + b * H, r->h0 + ((size_t)d * B + b) * H, hb);
@@ -331,7 +367,7 @@ static octet_status run_direction(const qr_run *r, int d, const qr_pack *pk, con
             else memset(g + b * GH, 0, (size_t)GH * sizeof *g);
         }
         int n0 = ot_qgemm_packed_n(pk->r[0]);
-        OT_TRY(rec_product(r, pk->r[0], h, (int)B, (int)H, aq, rs, rs_count, 0, mult, acc, (int)GH));
+        OT_TRY(rec_product(r, pk->r[0], pk->rv[0], h, (int)B, (int)H, aq, a16, rs, rs_count, 0, mult, acc, (int)GH));
         if (c->cell == QR_RNN) {
             for (int64_t b = 0; b < B; b++) {
                 if (s >= r->lens[b]) continue;
@@ -356,7 +392,7 @@ static octet_status run_direction(const qr_run *r, int d, const qr_pack *pk, con
                     for (int64_t j = 0; j < H; j++) tmp[b * H + j] = gb[H + j] * h[b * H + j]; /* r (.) H */
             }
             if (!c->lbr) {
-                OT_TRY(rec_product(r, pk->r[1], tmp, (int)B, (int)H, aq, rs, rs_count, n0, mult, acc, (int)GH));
+                OT_TRY(rec_product(r, pk->r[1], pk->rv[1], tmp, (int)B, (int)H, aq, a16, rs, rs_count, n0, mult, acc, (int)GH));
                 for (int64_t b = 0; b < B; b++)
                     for (int64_t j = 0; j < H; j++) g[b * GH + 2 * H + j] += acc[b * GH + j];
             } else {
@@ -467,7 +503,7 @@ static octet_status qr_run_op(ot_kernel *k, qr_cell cell, const octet_tensor *co
     float *bias = ot_malloc(ncol * sizeof *bias), *mult = ot_malloc((size_t)GH * sizeof *mult);
     size_t bb = (size_t)(B ? B : 1);
     size_t work_f = bb * (size_t)H * 2 + bb * (size_t)GH * 2 + (size_t)GH; /* h, g, acc, tmp, mult */
-    float *work = ot_aligned_alloc(work_f * sizeof(float) + bb * (size_t)H + 64);
+    float *work = ot_aligned_alloc(work_f * sizeof(float) + bb * (size_t)H + 64 + ((size_t)H + 2) * sizeof(int16_t));
     if (!xw || !xq || !bias || !mult || !work) {
         s = ot_err(OCTET_ERR_NOMEM, "out of memory");
         goto done;

@@ -9,7 +9,12 @@
  *   3. The gates exactly as ORT: bias Wb + Rb added and clipped, MLAS's logistic / tanh approximations,
  *      C = C_prev * f + i * g, H = h(C) * o, peepholes, input_forget, sequence_lens, reverse direction.
  * ORT splits the batch across threads for the recurrent quantization when it has several; octet always
- * quantizes the whole batch together, which is ORT's single-thread result, for any thread count. */
+ * quantizes the whole batch together, which is ORT's single-thread result, for any thread count.
+ * Speed: W is packed for qgemm and R as four int8 GEMV matrices (one per gate) once in prepare(); the
+ * gates are computed in place in the X * W buffer. With several threads and enough work per step, one
+ * parallel region runs all steps: each thread owns a range of hidden units, quantizes H_{t-1} itself
+ * (identical bytes in every thread), computes its units' four gate columns and their cell update, and
+ * the threads meet at one barrier per step. Results do not depend on the thread count. */
 #include <float.h>
 #include <limits.h>
 #include <math.h>
@@ -17,7 +22,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include <omp.h>
+
 #include "kernels/qgemm.h"
+#include "kernels/qgemv.h"
+#include "kernels/qrnn_act.h"
 #include "kernels/quant_vec.h"
 #include "ops/qcontrib_internal.h"
 #include "util/mem.h"
@@ -73,16 +82,24 @@ static octet_status lstm_parse(const ot_kernel *k, lstm_attrs *a) {
 /* ---- packed weights ---- */
 
 typedef struct lstm_state {
-    ot_qgemm_packed *w[2], *r[2];
+    ot_qgemm_packed *w[2];
+    ot_qgemv_packed *r[2][4];   /* R per direction and gate (i, o, f, c), each [H, H] */
     const void *w_data, *wz_data, *r_data, *rz_data;
 } lstm_state;
+
+static void free_r(ot_qgemv_packed *r[4]) {
+    for (int g = 0; g < 4; g++) {
+        ot_qgemv_free(r[g]);
+        r[g] = NULL;
+    }
+}
 
 void qc_dqlstm_release(void *state) {
     lstm_state *st = state;
     if (!st) return;
     for (int d = 0; d < 2; d++) {
         ot_qgemm_packed_free(st->w[d]);
-        ot_qgemm_packed_free(st->r[d]);
+        free_r(st->r[d]);
     }
     free(st);
 }
@@ -100,6 +117,18 @@ static octet_status pack_dir(ot_qgemm_packed **pb, const octet_tensor *w, const 
     ot_qgemm_b desc = {.K = K, .N = N, .b = (const uint8_t *)w->data + (size_t)d * (size_t)K * (size_t)N,
                        .ldb = N, .b_signed = w->dtype == OCTET_INT8, .zb = &zb, .zb_count = 1, .za_hint = 128};
     return ot_qgemm_pack_b(pb, &desc);
+}
+
+/* Pack direction d of R [dirs, H, 4H] as four GEMV matrices, one per gate (a thread owns a range of
+ * hidden units and computes all four of its gates' columns, so a step needs no barrier in the middle). */
+static octet_status pack_r(ot_qgemv_packed *out[4], const octet_tensor *r, const octet_tensor *z, int d) {
+    int H = (int)r->dims[1];
+    const uint8_t *base = (const uint8_t *)r->data + (size_t)d * (size_t)H * 4 * (size_t)H;
+    octet_status s = OCTET_OK;
+    for (int g = 0; g < 4 && s == OCTET_OK; g++)
+        s = ot_qgemv_pack(&out[g], base + (size_t)g * H, r->dtype == OCTET_INT8, H, H, 4 * H, dir_zero_point(z, d));
+    if (s != OCTET_OK) free_r(out);
+    return s;
 }
 
 static bool weights_ok(const octet_tensor *w, const octet_tensor *z, int dirs, int H, int64_t K) {
@@ -122,7 +151,7 @@ octet_status qc_dqlstm_prepare(ot_kernel *k, const octet_tensor *const *consts, 
     octet_status s = OCTET_OK;
     for (int d = 0; d < a.dirs && s == OCTET_OK; d++) {
         if (pw) s = pack_dir(&st->w[d], w, wz, d);
-        if (pr && s == OCTET_OK) s = pack_dir(&st->r[d], r, rz, d);
+        if (pr && s == OCTET_OK) s = pack_r(st->r[d], r, rz, d);
     }
     if (s != OCTET_OK) {
         qc_dqlstm_release(st);
@@ -137,10 +166,18 @@ octet_status qc_dqlstm_prepare(ot_kernel *k, const octet_tensor *const *consts, 
 
 /* ---- the recurrence ---- */
 
-static void activate(int act, float *v, int n) {
+static void activate(int act, float *v, int n, bool vec) {
     switch (act) {
-    case ACT_SIGMOID: qc_logistic(v, n, NULL); break;
-    case ACT_TANH: qc_tanh(v, n, NULL); break;
+    case ACT_SIGMOID: {
+        int done = vec ? ot_qrnn_logistic_fma_avx2(v, n) : 0;
+        qc_logistic(v + done, n - done, NULL);
+        break;
+    }
+    case ACT_TANH: {
+        int done = vec ? ot_qrnn_tanh_fma_avx2(v, n) : 0;
+        qc_tanh(v + done, n - done, NULL);
+        break;
+    }
     default:
         for (int i = 0; i < n; i++) v[i] = v[i] > 0.0f ? v[i] : 0.0f;
         break;
@@ -168,7 +205,8 @@ typedef struct lstm_dir {
     const float *x;               /* [seq, batch, in] */
     const int32_t *lens;          /* [batch] */
     int max_len;
-    const ot_qgemm_packed *pw, *pr;
+    const ot_qgemm_packed *pw;
+    ot_qgemv_packed *const *pr;   /* [4] */
     const float *ws, *rs;         /* scales of this direction: 1 or 4H */
     bool ws_col, rs_col;
     const float *bias;            /* fused Wb + Rb [4H] (i, o, f, c) or NULL */
@@ -178,6 +216,20 @@ typedef struct lstm_dir {
     float *final_h, *final_c;     /* [batch, H] */
     int threads;
 } lstm_dir;
+
+/* What the steps share: gate buffer, states, and per-thread scratch. */
+typedef struct lstm_run {
+    const lstm_dir *L;
+    float *xw;                    /* [max_len, batch, 4H]: X * W, then the gates (in place) */
+    float *c;                     /* [batch, H] */
+    float *h;                     /* [batch, H]: initial h */
+    float *hb[2];                 /* [batch, H] each: h per step when Y is not wanted */
+    uint8_t *q;                   /* [threads][batch * H] */
+    int16_t *a16;                 /* [threads][kpad] */
+    float *mult;                  /* [threads][4H] */
+    size_t kpad;
+    bool vec;                     /* AVX2 + FMA gate math */
+} lstm_run;
 
 /* y = scale-multiplied product of the dynamically quantized rows a[m x k] with packed b. */
 static octet_status qgemm_dyn(const float *a, int m, int kdim, const ot_qgemm_packed *pb, const float *wscale,
@@ -191,99 +243,142 @@ static octet_status qgemm_dyn(const float *a, int m, int kdim, const ot_qgemm_pa
     return ot_qgemm(pb, m, qbuf, kdim > 0 ? kdim : 1, za, false, &o, threads);
 }
 
-static octet_status lstm_direction(const lstm_dir *L) {
+/* Step t for the hidden units of strips [s0, s1) (all batch rows). Every thread quantizes the whole
+ * previous h itself (the same bytes in each), so a step needs one barrier, at its end. */
+static void lstm_step(const lstm_run *R, int t, int tid, int s0, int s1) {
+    const lstm_dir *L = R->L;
     const lstm_attrs *a = L->a;
     int H = a->H, H4 = 4 * H, B = L->batch, act_f = a->act[3 * L->d], act_g = a->act[3 * L->d + 1],
         act_h = a->act[3 * L->d + 2];
-    size_t rows = (size_t)L->max_len * (size_t)B;
+    int h0 = s0 * OT_QGEMV_NB, h1 = s1 * OT_QGEMV_NB < H ? s1 * OT_QGEMV_NB : H, n = h1 - h0;
+    if (n <= 0) return;
+    const float *prev = t == 0 ? R->h : L->y_out ? L->ybuf + (size_t)(t - 1) * B * H : R->hb[(t - 1) & 1];
+    float *out = L->y_out ? L->ybuf + (size_t)t * B * H : R->hb[t & 1];
+    uint8_t *q = R->q + (size_t)tid * B * H;
+    int16_t *a16 = R->a16 + (size_t)tid * R->kpad;
+    float *mult = R->mult + (size_t)tid * H4;
+    float as;
+    uint8_t za;
+    /* 2. H_{t-1} * R, quantized over the whole batch (finished rows included), added onto X * W */
+    ot_qvec_dynamic_quantize_u8(prev, (size_t)B * H, q, &as, &za);
+    if (L->rs_col) {
+        for (int g = 0; g < 4; g++)
+            for (int i = h0; i < h1; i++) mult[g * H + i] = as * L->rs[g * H + i];
+    } else {
+        mult[0] = as * L->rs[0];
+    }
+    /* 3. the gates, row by row (finished rows keep their state; their Y rows are zero) */
+    for (int b = 0; b < B; b++) {
+        float *ob = out + (size_t)b * H + h0;
+        if (t >= L->lens[b]) {
+            if (L->y_out) memset(ob, 0, (size_t)n * sizeof(float));
+            else memcpy(ob, prev + (size_t)b * H + h0, (size_t)n * sizeof(float));
+            continue;
+        }
+        /* the reverse direction walks each sequence backwards */
+        int len = L->lens[b], src = L->reverse ? len - 1 - t : t;
+        float *gb = R->xw + ((size_t)src * B + b) * H4;
+        int32_t corr = ot_qgemv_prep_a(L->pr[0], q + (size_t)b * H, za, a16);
+        for (int gi = 0; gi < 4; gi++)
+            ot_qgemv_f32_acc(L->pr[gi], a16, corr, L->rs_col ? mult + gi * H : mult, L->rs_col, gb + gi * H, s0, s1);
+        float *pi = gb + h0, *po = pi + H, *pf = po + H, *pc = pf + H, *cb = R->c + (size_t)b * H + h0;
+        const float *peep = L->peep, *bias = L->bias;
+        if (peep)
+            for (int i = 0; i < n; i++) pi[i] += cb[i] * peep[h0 + i];
+        clip_bias(a->clip, bias ? bias + h0 : NULL, pi, n);
+        activate(act_f, pi, n, R->vec);
+        if (a->input_forget) {
+            for (int i = 0; i < n; i++) pf[i] = 1.0f - pi[i];
+        } else {
+            if (peep)
+                for (int i = 0; i < n; i++) pf[i] += cb[i] * peep[2 * H + h0 + i];
+            clip_bias(a->clip, bias ? bias + 2 * H + h0 : NULL, pf, n);
+            activate(act_f, pf, n, R->vec);
+        }
+        clip_bias(a->clip, bias ? bias + 3 * H + h0 : NULL, pc, n);
+        activate(act_g, pc, n, R->vec);
+        for (int i = 0; i < n; i++) {
+            float keep = cb[i] * pf[i], add = pi[i] * pc[i];
+            cb[i] = keep + add;
+        }
+        if (peep)
+            for (int i = 0; i < n; i++) po[i] += cb[i] * peep[H + h0 + i];
+        clip_bias(a->clip, bias ? bias + H + h0 : NULL, po, n);
+        activate(act_f, po, n, R->vec);
+        memcpy(ob, cb, (size_t)n * sizeof(float));
+        activate(act_h, ob, n, R->vec);
+        for (int i = 0; i < n; i++) ob[i] *= po[i];
+        if (t + 1 == L->lens[b])
+            memcpy(L->final_c + (size_t)b * H + h0, cb, (size_t)n * sizeof(float));
+    }
+}
+
+/* Threads for the steps: one parallel region for all of them, worth it when a step has enough work. */
+static int step_threads(const lstm_dir *L, int nstrips) {
+    int T = L->threads < nstrips ? L->threads : nstrips;
+    double work = 4.0 * L->a->H * (double)L->a->H * L->batch;
+    return T < 1 || work < 256.0 * 1024 ? 1 : T;
+}
+
+static octet_status lstm_direction(const lstm_dir *L) {
+    const lstm_attrs *a = L->a;
+    int H = a->H, H4 = 4 * H, B = L->batch, nstrips = L->pr[0]->nstrips, T = step_threads(L, nstrips);
+    size_t rows = (size_t)L->max_len * (size_t)B, kpad = (size_t)ot_qgemv_kpad(L->pr[0]);
     size_t qn = rows * (size_t)L->in_size > (size_t)B * (size_t)H ? rows * (size_t)L->in_size : (size_t)B * H;
-    float *xw = ot_malloc(rows * H4 * sizeof(float)), *iofc = ot_malloc(rows * H4 * sizeof(float));
-    float *tmp = ot_malloc((size_t)B * H4 * sizeof(float)), *mult = ot_malloc((size_t)H4 * sizeof(float));
-    float *h = ot_malloc((size_t)B * H * sizeof(float)), *c = ot_malloc((size_t)B * H * sizeof(float));
-    float *hcur = ot_malloc((size_t)B * H * sizeof(float));
-    uint8_t *qbuf = ot_malloc(qn > 0 ? qn : 1);
+    lstm_run R = {.L = L, .kpad = kpad,
+                  .vec = ot_kernels_get()->isa >= OT_ISA_AVX2 && qc_ort_fma()};
+    R.xw = ot_malloc(rows * H4 * sizeof(float));
+    R.mult = ot_malloc((size_t)T * H4 * sizeof(float));
+    R.h = ot_malloc((size_t)B * H * sizeof(float));
+    R.c = ot_malloc((size_t)B * H * sizeof(float));
+    R.hb[0] = ot_malloc((size_t)B * H * sizeof(float));
+    R.hb[1] = ot_malloc((size_t)B * H * sizeof(float));
+    R.q = ot_malloc(qn > (size_t)T * B * H ? qn : (size_t)T * B * H);
+    R.a16 = ot_malloc((size_t)T * kpad * sizeof(int16_t) + 1);
     octet_status s = OCTET_OK;
-    if (!xw || !iofc || !tmp || !mult || !h || !c || !hcur || !qbuf) {
+    if (!R.xw || !R.mult || !R.h || !R.c || !R.hb[0] || !R.hb[1] || !R.q || !R.a16) {
         s = ot_err(OCTET_ERR_NOMEM, "out of memory");
         goto done;
     }
     /* 1. all inputs of the first max_len steps times W (one quantization over all of them) */
-    s = qgemm_dyn(L->x, (int)rows, L->in_size, L->pw, L->ws, L->ws_col, H4, xw, L->threads, qbuf, mult);
+    s = qgemm_dyn(L->x, (int)rows, L->in_size, L->pw, L->ws, L->ws_col, H4, R.xw, L->threads, R.q, R.mult);
     if (s != OCTET_OK) goto done;
-    /* the reverse direction walks each sequence backwards (rows past its length stay in place) */
-    for (int t = 0; t < L->max_len; t++)
-        for (int b = 0; b < B; b++) {
-            int len = L->lens[b], src = L->reverse && t < len ? len - 1 - t : t;
-            memcpy(iofc + ((size_t)t * B + b) * H4, xw + ((size_t)src * B + b) * H4, (size_t)H4 * sizeof(float));
-        }
     for (size_t i = 0; i < (size_t)B * H; i++) {
-        h[i] = L->h0 ? L->h0[i] : 0.0f;
-        c[i] = L->c0 ? L->c0[i] : 0.0f;
+        R.h[i] = L->h0 ? L->h0[i] : 0.0f;
+        R.c[i] = L->c0 ? L->c0[i] : 0.0f;
     }
     for (int b = 0; b < B; b++)
         if (L->lens[b] == 0) memset(L->final_c + (size_t)b * H, 0, (size_t)H * sizeof(float));
-    const float *prev = h;
-    for (int t = 0; t < L->max_len; t++) {
-        float *g = iofc + (size_t)t * B * H4;
-        /* 2. H_{t-1} * R, quantized over the whole batch, added onto X * W */
-        s = qgemm_dyn(prev, B, H, L->pr, L->rs, L->rs_col, H4, tmp, L->threads, qbuf, mult);
-        if (s != OCTET_OK) goto done;
-        for (size_t i = 0; i < (size_t)B * H4; i++) g[i] = tmp[i] + g[i];
-        float *out = L->y_out ? L->ybuf + (size_t)t * B * H : hcur;
-        if (!L->y_out && t == 0) memcpy(hcur, h, (size_t)B * H * sizeof(float));
-        /* 3. the gates, row by row (finished rows keep their state; their Y rows are zero) */
-        for (int b = 0; b < B; b++) {
-            float *ob = out + (size_t)b * H;
-            if (t >= L->lens[b]) {
-                if (L->y_out) memset(ob, 0, (size_t)H * sizeof(float));
-                continue;
+    if (T <= 1) {
+        for (int t = 0; t < L->max_len; t++) lstm_step(&R, t, 0, 0, nstrips);
+    } else {
+#pragma omp parallel num_threads(T)
+        {
+            int tid = omp_get_thread_num(), nt = omp_get_num_threads();
+            int s0 = nstrips * tid / nt, s1 = nstrips * (tid + 1) / nt;
+            for (int t = 0; t < L->max_len; t++) {
+                lstm_step(&R, t, tid, s0, s1);
+#pragma omp barrier
             }
-            float *pi = g + (size_t)b * H4, *po = pi + H, *pf = po + H, *pc = pf + H, *cb = c + (size_t)b * H;
-            if (L->peep)
-                for (int i = 0; i < H; i++) pi[i] += cb[i] * L->peep[i];
-            clip_bias(a->clip, L->bias ? L->bias : NULL, pi, H);
-            activate(act_f, pi, H);
-            if (a->input_forget) {
-                for (int i = 0; i < H; i++) pf[i] = 1.0f - pi[i];
-            } else {
-                if (L->peep)
-                    for (int i = 0; i < H; i++) pf[i] += cb[i] * L->peep[2 * H + i];
-                clip_bias(a->clip, L->bias ? L->bias + 2 * H : NULL, pf, H);
-                activate(act_f, pf, H);
-            }
-            clip_bias(a->clip, L->bias ? L->bias + 3 * H : NULL, pc, H);
-            activate(act_g, pc, H);
-            for (int i = 0; i < H; i++) {
-                float keep = cb[i] * pf[i], add = pi[i] * pc[i];
-                cb[i] = keep + add;
-            }
-            if (L->peep)
-                for (int i = 0; i < H; i++) po[i] += cb[i] * L->peep[H + i];
-            clip_bias(a->clip, L->bias ? L->bias + H : NULL, po, H);
-            activate(act_f, po, H);
-            memcpy(ob, cb, (size_t)H * sizeof(float));
-            activate(act_h, ob, H);
-            for (int i = 0; i < H; i++) ob[i] *= po[i];
-            if (t + 1 == L->lens[b]) memcpy(L->final_c + (size_t)b * H, cb, (size_t)H * sizeof(float));
         }
-        prev = out;
     }
+    const float *hlast = L->max_len > 0 ? R.hb[(L->max_len - 1) & 1] : R.h;
     for (int b = 0; b < B; b++) {
         int len = L->lens[b];
         float *dst = L->final_h + (size_t)b * H;
         if (len == 0) memset(dst, 0, (size_t)H * sizeof(float));
-        else memcpy(dst, (L->y_out ? L->ybuf + ((size_t)(len - 1) * B) * H : hcur) + (size_t)b * H,
+        else memcpy(dst, (L->y_out ? L->ybuf + ((size_t)(len - 1) * B) * H : hlast) + (size_t)b * H,
                     (size_t)H * sizeof(float));
     }
 done:
-    free(xw);
-    free(iofc);
-    free(tmp);
-    free(mult);
-    free(h);
-    free(c);
-    free(hcur);
-    free(qbuf);
+    free(R.xw);
+    free(R.mult);
+    free(R.h);
+    free(R.c);
+    free(R.hb[0]);
+    free(R.hb[1]);
+    free(R.q);
+    free(R.a16);
     return s;
 }
 
@@ -368,11 +463,12 @@ octet_status qc_dqlstm_run(ot_kernel *k, const octet_tensor *const *in, int n_in
     if (s == OCTET_OK && y) memset(y->data, 0, ot_tensor_nbytes(y));
     const lstm_state *st = k->state;
     for (int d = 0; s == OCTET_OK && d < D && max_len > 0; d++) {
-        ot_qgemm_packed *lw = NULL, *lr = NULL;
+        ot_qgemm_packed *lw = NULL;
+        ot_qgemv_packed *lr[4] = {NULL, NULL, NULL, NULL};
         const ot_qgemm_packed *pw = st && st->w[d] && st->w_data == w->data && st->wz_data == in[L_WZ]->data ? st->w[d] : NULL;
-        const ot_qgemm_packed *pr = st && st->r[d] && st->r_data == r->data && st->rz_data == in[L_RZ]->data ? st->r[d] : NULL;
+        ot_qgemv_packed *const *pr = st && st->r[d][0] && st->r_data == r->data && st->rz_data == in[L_RZ]->data ? st->r[d] : NULL;
         if (!pw && (s = pack_dir(&lw, w, in[L_WZ], d)) == OCTET_OK) pw = lw;
-        if (s == OCTET_OK && !pr && (s = pack_dir(&lr, r, in[L_RZ], d)) == OCTET_OK) pr = lr;
+        if (s == OCTET_OK && !pr && (s = pack_r(lr, r, in[L_RZ], d)) == OCTET_OK) pr = lr;
         if (s == OCTET_OK) {
             /* fused bias: Wb + Rb, gates i, o, f, c */
             if (bias) {
@@ -404,7 +500,7 @@ octet_status qc_dqlstm_run(ot_kernel *k, const octet_tensor *const *in, int n_in
             }
         }
         ot_qgemm_packed_free(lw);
-        ot_qgemm_packed_free(lr);
+        free_r(lr);
     }
     if (s == OCTET_OK && yh) memcpy(yh->data, fh, dir_bh * D * sizeof(float));
     if (s == OCTET_OK && yc) memcpy(yc->data, fc, dir_bh * D * sizeof(float));

@@ -786,12 +786,59 @@ static void lstm_case(const char *direction, int S, int B, int I, int H, bool ex
     }
 }
 
+/* Sizes where the recurrence splits its hidden units across threads (several GEMV strips, a partial
+ * last one): every output bit-identical in every mode (fed: packed per call; prepared: packed once) and
+ * thread count, for int8 and uint8 weights with zero points, per-tensor and per-column scales. */
+static void lstm_threads_case(const char *direction, int S, int B, int I, int H, bool u8, bool per_col,
+                              const int *lens_in) {
+    int D = strcmp(direction, "bidirectional") == 0 ? 2 : 1;
+    octet_dtype wt = u8 ? OCTET_UINT8 : OCTET_INT8;
+    octet_tensor *x = rf32(3, D(S, B, I), -1.5f, 1.5f);
+    octet_tensor *w = rq8(wt, 3, D(D, I, 4 * H), u8 ? 0 : -128, u8 ? 255 : 127);
+    octet_tensor *r = rq8(wt, 3, D(D, H, 4 * H), u8 ? 0 : -128, u8 ? 255 : 127);
+    octet_tensor *ws, *rs, *wz, *rz;
+    if (per_col) {
+        ws = rf32(2, D(D, 4 * H), 0.001f, 0.004f), rs = rf32(2, D(D, 4 * H), 0.001f, 0.004f);
+        wz = keep(ot_tensor_new(wt, 2, D(D, 4 * H))), rz = keep(ot_tensor_new(wt, 2, D(D, 4 * H)));
+    } else {
+        ws = rf32(1, D(D), 0.001f, 0.004f), rs = rf32(1, D(D), 0.001f, 0.004f);
+        wz = keep(ot_tensor_new(wt, 1, D(D))), rz = keep(ot_tensor_new(wt, 1, D(D)));
+    }
+    if (u8) { /* one zero point per tensor (ORT's rule for per-column ones) */
+        int zw = rint_in(100, 156), zr = rint_in(100, 156);
+        for (int64_t i = 0; i < ot_tensor_numel(wz); i++) ot_tensor_set_f64(wz, i, zw);
+        for (int64_t i = 0; i < ot_tensor_numel(rz); i++) ot_tensor_set_f64(rz, i, zr);
+    }
+    octet_tensor *bias = rf32(2, D(D, 8 * H), -0.5f, 0.5f);
+    octet_tensor *h0 = rf32(3, D(D, B, H), -0.5f, 0.5f), *c0 = rf32(3, D(D, B, H), -0.5f, 0.5f);
+    octet_tensor *p = rf32(2, D(D, 3 * H), -0.3f, 0.3f);
+    octet_tensor *lens = NULL;
+    if (lens_in) {
+        lens = keep(ot_tensor_new(OCTET_INT32, 1, D(B)));
+        memcpy(lens->data, lens_in, (size_t)B * sizeof(int));
+    }
+    for (int o = 0; o < 3; o++) {
+        call c = {.op = "DynamicQuantizeLSTM", .n_in = 12,
+                  .in = {x, w, r, bias, lens, h0, c0, p, ws, wz, rs, rz}, .out_idx = o, .n_attrs = 2,
+                  .attrs = (const attr[]){A_INT("hidden_size", H), A_STR("direction", direction)}};
+        octet_tensor *want;
+        if (run(&c, FED, 1, &want) != OCTET_OK) fail_msg("DynamicQuantizeLSTM: %s", octet_last_error());
+        double mx = 0;
+        for (int64_t i = 0; i < ot_tensor_numel(want); i++) mx = fmax(mx, fabs(ot_tensor_get_f64(want, i)));
+        assert_true(mx > 0.05 && mx < 50);   /* a live recurrence, not all zeros or saturated */
+        expect_exact(&c, want);
+    }
+}
+
 static void test_dynamic_quantize_lstm(void **st) {
     (void)st;
     lstm_case("forward", 5, 3, 7, 6, false, NULL);
     lstm_case("reverse", 4, 2, 5, 4, true, (const int[]){4, 2});
     lstm_case("bidirectional", 6, 3, 9, 5, true, (const int[]){6, 1, 3});
     lstm_case("bidirectional", 3, 2, 4, 3, false, (const int[]){0, 2});
+    lstm_threads_case("forward", 5, 3, 37, 150, false, false, NULL);
+    lstm_threads_case("bidirectional", 6, 3, 20, 150, true, true, (const int[]){6, 2, 4});
+    lstm_threads_case("reverse", 4, 1, 16, 290, true, false, NULL);
     /* shape errors */
     octet_tensor *x = rf32(3, D(2, 1, 3), -1, 1);
     octet_tensor *w = rq8(OCTET_INT8, 3, D(1, 3, 8), -5, 5), *r = rq8(OCTET_INT8, 3, D(1, 2, 8), -5, 5);

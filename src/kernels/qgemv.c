@@ -1,0 +1,117 @@
+/* qgemv driver, packing and the scalar variant (see qgemv.h). */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/qgemv.h"
+#include "util/mem.h"
+#include "util/status.h"
+
+#define NB OT_QGEMV_NB
+
+octet_status ot_qgemv_pack_isa(ot_qgemv_packed **out, const void *b, bool b_signed, int K, int N, int ldb,
+                               int32_t zb, ot_isa isa) {
+    if (!out) return ot_err(OCTET_ERR_INVALID_ARG, "qgemv: NULL output");
+    *out = NULL;
+    if (K < 0 || N < 0 || ldb < N || (K > 0 && N > 0 && !b))
+        return ot_err(OCTET_ERR_INVALID_ARG, "qgemv: bad B (%d x %d, ldb %d)", K, N, ldb);
+    if (b_signed ? (zb < -128 || zb > 127) : (zb < 0 || zb > 255))
+        return ot_err(OCTET_ERR_INVALID_ARG, "qgemv: B zero point %d out of range", (int)zb);
+    if ((int64_t)(K + 2) * (int64_t)(N + NB) > (int64_t)INT_MAX / 2)
+        return ot_err(OCTET_ERR_UNSUPPORTED, "qgemv: B of %d x %d is too large", K, N);
+    if (isa != OT_ISA_SCALAR && !ot_cpu_isa_supported(OT_ISA_AVX2))
+        return ot_err(OCTET_ERR_UNSUPPORTED, "qgemv: this CPU cannot run the AVX2 kernel");
+    ot_qgemv_packed *p = ot_calloc(1, sizeof *p);
+    if (!p) return ot_err(OCTET_ERR_NOMEM, "qgemv: out of memory");
+    p->K = K;
+    p->N = N;
+    p->kpad = (K + 1) / 2 * 2;
+    p->nstrips = (N + NB - 1) / NB;
+    p->isa = isa == OT_ISA_SCALAR ? OT_ISA_SCALAR : OT_ISA_AVX2;
+    int32_t shift = b_signed ? 0 : 128;
+    p->zbk = zb - shift;
+    size_t bytes = (size_t)p->nstrips * (size_t)p->kpad * NB;
+    p->data = ot_aligned_alloc(bytes ? bytes : 1);
+    if (!p->data) {
+        free(p);
+        return ot_err(OCTET_ERR_NOMEM, "qgemv: out of memory packing B (%d x %d)", K, N);
+    }
+    int kp = p->kpad / 2;
+    for (int s = 0; s < p->nstrips; s++)
+        for (int q = 0; q < kp; q++)
+            for (int j = 0; j < NB; j++)
+                for (int h = 0; h < 2; h++) {
+                    int n = s * NB + j, k = 2 * q + h;
+                    int32_t v = 0;
+                    if (n < N && k < K) {
+                        size_t off = (size_t)k * (size_t)ldb + (size_t)n;
+                        v = (b_signed ? (int32_t)((const int8_t *)b)[off] : (int32_t)((const uint8_t *)b)[off]) - shift;
+                    }
+                    p->data[(((size_t)s * kp + q) * NB + j) * 2 + h] = (int8_t)v;
+                }
+    *out = p;
+    return OCTET_OK;
+}
+
+octet_status ot_qgemv_pack(ot_qgemv_packed **out, const void *b, bool b_signed, int K, int N, int ldb, int32_t zb) {
+    ot_isa isa = ot_kernels_get()->isa >= OT_ISA_AVX2 ? OT_ISA_AVX2 : OT_ISA_SCALAR;
+    return ot_qgemv_pack_isa(out, b, b_signed, K, N, ldb, zb, isa);
+}
+
+void ot_qgemv_free(ot_qgemv_packed *p) {
+    if (!p) return;
+    ot_aligned_free(p->data);
+    free(p);
+}
+
+int32_t ot_qgemv_prep_a(const ot_qgemv_packed *p, const uint8_t *a, int32_t za, int16_t *a16) {
+    uint32_t sum = 0;
+    for (int k = 0; k < p->K; k++) {
+        int32_t v = (int32_t)a[k] - za;
+        a16[k] = (int16_t)v;
+        sum += (uint32_t)v;
+    }
+    for (int k = p->K; k < p->kpad; k++) a16[k] = 0;
+    return (int32_t)((uint32_t)p->zbk * sum);
+}
+
+void ot_qgemv_strip_scalar(const ot_qgemv_packed *p, const int16_t *a16, int s, int32_t acc[NB]) {
+    int kp = p->kpad / 2;
+    const int8_t *b = p->data + (size_t)s * kp * NB * 2;
+    uint32_t u[NB] = {0};
+    for (int q = 0; q < kp; q++, b += 2 * NB) {
+        int32_t a0 = a16[2 * q], a1 = a16[2 * q + 1];
+        for (int j = 0; j < NB; j++) u[j] += (uint32_t)(a0 * b[2 * j] + a1 * b[2 * j + 1]);
+    }
+    for (int j = 0; j < NB; j++) acc[j] = (int32_t)u[j];
+}
+
+static void strip(const ot_qgemv_packed *p, const int16_t *a16, int s, int32_t acc[NB]) {
+    if (p->isa == OT_ISA_SCALAR) ot_qgemv_strip_scalar(p, a16, s, acc);
+    else ot_qgemv_strip_avx2(p, a16, s, acc);
+}
+
+void ot_qgemv_s32(const ot_qgemv_packed *p, const int16_t *a16, int32_t corr, int32_t *y, int s0, int s1) {
+    for (int s = s0; s < s1; s++) {
+        int32_t acc[NB];
+        strip(p, a16, s, acc);
+        for (int j = 0; j < NB && s * NB + j < p->N; j++) y[s * NB + j] = (int32_t)((uint32_t)acc[j] - (uint32_t)corr);
+    }
+}
+
+void ot_qgemv_f32_acc(const ot_qgemv_packed *p, const int16_t *a16, int32_t corr, const float *scale,
+                      bool scale_per_col, float *y, int s0, int s1) {
+    if (p->isa != OT_ISA_SCALAR) {
+        ot_qgemv_f32_acc_avx2(p, a16, corr, scale, scale_per_col, y, s0, s1);
+        return;
+    }
+    for (int s = s0; s < s1; s++) {
+        int32_t acc[NB];
+        ot_qgemv_strip_scalar(p, a16, s, acc);
+        for (int j = 0; j < NB && s * NB + j < p->N; j++) {
+            int n = s * NB + j;
+            float v = (float)(int32_t)((uint32_t)acc[j] - (uint32_t)corr) * scale[scale_per_col ? n : 0];
+            y[n] = v + y[n];
+        }
+    }
+}

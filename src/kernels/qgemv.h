@@ -1,0 +1,55 @@
+/* 8-bit GEMV for one activation row at a time (the recurrent step of the dynamic LSTM/GRU/RNN, batch 1):
+ *   acc[n] = sum_k (a[k] - za) * (B[k,n] - zb)        a: uint8 [K], B: int8 or uint8 [K,N], one zb
+ * exact in int32 (wrapping modulo 2^32 like qgemm), then the float epilogue
+ *   y[n] = (float)acc[n] * scale[n or 0] + y[n]        (accumulate: one multiply, then one add)
+ * B is packed once in int8 (half the bytes of qgemm's int16 panels: the step streams the whole matrix,
+ * so its size is the cost). The AVX2 kernel widens both operands to int16 and uses vpmaddwd, which is
+ * exact (|a - za| <= 255, |B - shift| <= 128); no saturating vpmaddubsw. Scalar and AVX2 read the same
+ * packed layout and give identical results.
+ *
+ * Columns are processed in strips of OT_QGEMV_NB; a caller may split the strips among threads. */
+#ifndef OT_QGEMV_H
+#define OT_QGEMV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kernels/cpu.h"
+#include "octet.h"
+
+#define OT_QGEMV_NB 32
+
+typedef struct ot_qgemv_packed {
+    int K, N, kpad, nstrips;
+    int32_t zbk;          /* zb - shift (shift = 128 for uint8 B, else 0): the row-sum correction */
+    int8_t *data;         /* [nstrips][kpad/2][NB][2]: B[k,n] - shift, pairs of k per column */
+    ot_isa isa;           /* the variant that runs it (scalar or AVX2) */
+} ot_qgemv_packed;
+
+/* Pack B[K,N] (row-major, leading dimension ldb) with zero point zb in B's type range. */
+octet_status ot_qgemv_pack(ot_qgemv_packed **out, const void *b, bool b_signed, int K, int N, int ldb, int32_t zb);
+/* Same, forcing a variant (tests): OT_ISA_SCALAR, or AVX2 and above (the AVX2 kernel). */
+octet_status ot_qgemv_pack_isa(ot_qgemv_packed **out, const void *b, bool b_signed, int K, int N, int ldb,
+                               int32_t zb, ot_isa isa);
+void ot_qgemv_free(ot_qgemv_packed *p);
+
+/* Bytes of int16 scratch ot_qgemv_prep_a needs: kpad. */
+static inline int ot_qgemv_kpad(const ot_qgemv_packed *p) { return p->kpad; }
+
+/* a16[k] = a[k] - za (zero padded to kpad); returns the correction term zbk * sum_k (a[k] - za). */
+int32_t ot_qgemv_prep_a(const ot_qgemv_packed *p, const uint8_t *a, int32_t za, int16_t *a16);
+
+/* Strips [s0, s1) of y = epilogue(a16 * B); corr from ot_qgemv_prep_a; scale per column or [1].
+ * y has N entries (columns past N are never written). */
+void ot_qgemv_f32_acc(const ot_qgemv_packed *p, const int16_t *a16, int32_t corr, const float *scale,
+                      bool scale_per_col, float *y, int s0, int s1);
+/* Strips [s0, s1) of the raw int32 result (tests). */
+void ot_qgemv_s32(const ot_qgemv_packed *p, const int16_t *a16, int32_t corr, int32_t *y, int s0, int s1);
+
+/* Internal: the per-variant strip kernel, acc[NB] for strip s. */
+void ot_qgemv_strip_scalar(const ot_qgemv_packed *p, const int16_t *a16, int s, int32_t acc[OT_QGEMV_NB]);
+void ot_qgemv_strip_avx2(const ot_qgemv_packed *p, const int16_t *a16, int s, int32_t acc[OT_QGEMV_NB]);
+void ot_qgemv_f32_acc_avx2(const ot_qgemv_packed *p, const int16_t *a16, int32_t corr, const float *scale,
+                           bool scale_per_col, float *y, int s0, int s1);
+
+#endif
