@@ -56,6 +56,16 @@ static int activation_inputs(const ot_graph *g, const ot_node *n, int *idx) {
     return k;
 }
 
+/* Ops whose output values are a selection of their input's (so they can share its quantization). */
+static bool moves_values(const ot_node *n) {
+    static const char *ops[] = {"Reshape", "Flatten", "MaxPool", "Transpose", "Squeeze", "Unsqueeze", "Slice",
+                                "Identity", NULL};
+    if (!ot_domain_is_onnx(n->domain) || n->n_inputs < 1) return false;
+    for (int i = 0; ops[i]; i++)
+        if (strcmp(n->op_type, ops[i]) == 0) return true;
+    return false;
+}
+
 typedef struct qset {
     char **names;
     int n, cap;
@@ -324,11 +334,24 @@ octet_status ot_quantize_static_qdq(octet_model *m, const ot_calib *cal, const o
         if (st == OCTET_OK && !qset_add(&acts, out)) st = ot_err(OCTET_ERR_NOMEM, "out of memory");
         nq++;
     }
-    /* 2. weights and biases (need the input's activation scale) */
+    /* 2. each activation's range: its own, except that the output of an op that only moves or selects
+     * values (Reshape, Flatten, MaxPool, ...) takes its input's, so the runtime can run the op on the
+     * quantized tensor directly (DQ(s,z) -> op -> Q(s,z)). Then weights and biases, which need the
+     * input activation's scale. */
     ot_qdq_params *qps = calloc((size_t)acts.n + 1, sizeof *qps);
-    if (!qps && st == OCTET_OK) st = ot_err(OCTET_ERR_NOMEM, "out of memory");
+    ot_range *ranges = calloc((size_t)acts.n + 1, sizeof *ranges);
+    if ((!qps || !ranges) && st == OCTET_OK) st = ot_err(OCTET_ERR_NOMEM, "out of memory");
     for (int i = 0; i < acts.n && st == OCTET_OK; i++) {
-        ot_qparams p = ot_calc_qparams(ot_calib_range(cal, acts.names[i])->min, ot_calib_range(cal, acts.names[i])->max,
+        const char *src = acts.names[i];
+        for (int hop = 0; hop < 16; hop++) {
+            const ot_node *pn = NULL;
+            for (int k = 0; k < g->n_nodes && !pn; k++)
+                if (g->nodes[k]->n_outputs == 1 && strcmp(g->nodes[k]->outputs[0], src) == 0) pn = g->nodes[k];
+            if (!pn || !moves_values(pn) || !qset_has(&acts, pn->inputs[0])) break;
+            src = pn->inputs[0];
+        }
+        ranges[i] = *ot_calib_range(cal, src);
+        ot_qparams p = ot_calc_qparams(ranges[i].min, ranges[i].max,
                                        cfg->activation_type, cfg->symmetric_activations, cfg->reduce_range);
         qps[i].scale = p.scale;
         qps[i].zero_point = p.zero_point;
@@ -361,10 +384,11 @@ octet_status ot_quantize_static_qdq(octet_model *m, const ot_calib *cal, const o
         }
     }
     /* 3. activations */
-    for (int i = 0; i < acts.n && st == OCTET_OK; i++) st = insert_qdq(g, acts.names[i], ot_calib_range(cal, acts.names[i]), cfg, &qps[i]);
+    for (int i = 0; i < acts.n && st == OCTET_OK; i++) st = insert_qdq(g, acts.names[i], &ranges[i], cfg, &qps[i]);
     for (int i = 0; i < acts.n; i++) free(acts.names[i]);
     free(acts.names);
     free(qps);
+    free(ranges);
     if (st == OCTET_OK && ot_model_opset(m, "") < 13) {
         /* per-axis DequantizeLinear needs opset 13 */
         st = ot_model_set_opset(m, "", 13);

@@ -464,9 +464,11 @@ static bool has_contrib_twin(const ot_node *n) {
     return false;
 }
 
-/* Ops that only move or select values: DQ(s,z) -> op -> Q(s,z) runs on the quantized tensor. */
+/* Ops that only move or select values: DQ(s,z) -> op -> Q(s,z) runs on the quantized tensor. MaxPool is
+ * one too: quantization is monotonic, so the max of quantized values is the quantized max. */
 static bool is_data_movement(const ot_node *n) {
-    static const char *ops[] = {"Reshape", "Transpose", "Flatten", "Squeeze", "Unsqueeze", "Slice", "Identity", NULL};
+    static const char *ops[] = {"Reshape", "Transpose", "Flatten", "Squeeze", "Unsqueeze", "Slice", "Identity",
+                                "MaxPool", NULL};
     if (!ot_domain_is_onnx(n->domain)) return false;
     for (int i = 0; ops[i]; i++)
         if (strcmp(n->op_type, ops[i]) == 0) return true;
@@ -483,7 +485,7 @@ static octet_status fuse_movement(qdq *c, int i, bool *done) {
     *done = false;
     ot_graph *g = c->g;
     const ot_node *op = g->nodes[i];
-    if (op->n_inputs < 1 || op->n_outputs != 1) return OCTET_OK;
+    if (op->n_inputs < 1 || op->n_outputs != 1) return OCTET_OK; /* (MaxPool's Indices output: not fused) */
     dq_info d;
     q_info q;
     if (!find_dq(g, op->inputs[0], false, &d) || !find_q(g, op->outputs[0], &q)) return OCTET_OK;
