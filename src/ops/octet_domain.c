@@ -26,55 +26,18 @@
 #include "kernels/quant_vec.h"
 #include "kernels/rnn_f32.h"
 #include "ops/op.h"
+#include "ops/rnn_act.h"
 #include "util/mem.h"
 
 typedef enum { QR_RNN, QR_GRU } qr_cell;
 
-typedef enum {
-    A_RELU,
-    A_TANH,
-    A_SIGMOID,
-    A_AFFINE,
-    A_LEAKYRELU,
-    A_THRESHOLDEDRELU,
-    A_SCALEDTANH,
-    A_HARDSIGMOID,
-    A_ELU,
-    A_SOFTSIGN,
-    A_SOFTPLUS
-} qr_act_kind;
-
-typedef struct {
-    qr_act_kind kind;
-    float alpha, beta;
-} qr_act;
-
-/* Activation names, whether they take alpha / beta, and ONNX Runtime's defaults. */
-static const struct {
-    const char *name;
-    qr_act_kind kind;
-    bool a, b;
-    float alpha, beta;
-} k_acts[] = {
-    {"Relu", A_RELU, false, false, 0.0f, 0.0f},
-    {"Tanh", A_TANH, false, false, 0.0f, 0.0f},
-    {"Sigmoid", A_SIGMOID, false, false, 0.0f, 0.0f},
-    {"Affine", A_AFFINE, true, true, 0.0f, 0.0f},
-    {"LeakyRelu", A_LEAKYRELU, true, false, 0.01f, 0.0f},
-    {"ThresholdedRelu", A_THRESHOLDEDRELU, true, false, 0.0f, 0.0f},
-    {"ScaledTanh", A_SCALEDTANH, true, true, 0.0f, 0.0f},
-    {"HardSigmoid", A_HARDSIGMOID, true, true, 0.2f, 0.5f},
-    {"Elu", A_ELU, true, false, 1.0f, 0.0f},
-    {"Softsign", A_SOFTSIGN, false, false, 0.0f, 0.0f},
-    {"Softplus", A_SOFTPLUS, false, false, 0.0f, 0.0f},
-};
 
 typedef struct {
     qr_cell cell;
     int gates, nact, num_dir;
     bool reverse;
     int64_t hidden;        /* -1: from R */
-    qr_act act[2][2];      /* [direction][f, g] */
+    rnn_act act[2][2];      /* [direction][f, g] */
     bool has_clip;
     float clip;
     bool lbr;              /* GRU linear_before_reset */
@@ -97,19 +60,6 @@ typedef struct {
 
 /* ---- attributes ----------------------------------------------------------------------------- */
 
-static octet_status parse_act(const ot_kernel *k, const char *name, const float *al, size_t nal, size_t *ia,
-                              const float *be, size_t nbe, size_t *ib, qr_act *out) {
-    for (size_t i = 0; i < sizeof k_acts / sizeof *k_acts; i++) {
-        if (strcasecmp(name, k_acts[i].name) != 0) continue;
-        out->kind = k_acts[i].kind;
-        out->alpha = k_acts[i].alpha;
-        out->beta = k_acts[i].beta;
-        if (k_acts[i].a && *ia < nal) out->alpha = al[(*ia)++];
-        if (k_acts[i].b && *ib < nbe) out->beta = be[(*ib)++];
-        return OCTET_OK;
-    }
-    return ot_node_err(k, OCTET_ERR_UNSUPPORTED, "activation '%s' is not supported", name);
-}
 
 static octet_status parse_cfg(const ot_kernel *k, qr_cell cell, qr_cfg *c) {
     const ot_node *n = k->node;
@@ -136,8 +86,8 @@ static octet_status parse_cfg(const ot_kernel *k, qr_cell cell, qr_cfg *c) {
     if (ot_node_attr_int(n, "layout", 0) != 0)
         return ot_node_err(k, OCTET_ERR_UNSUPPORTED, "layout must be 0 (sequence first)");
     for (int d = 0; d < 2; d++) {
-        c->act[d][0] = (qr_act){cell == QR_GRU ? A_SIGMOID : A_TANH, 0.0f, 0.0f};
-        c->act[d][1] = (qr_act){A_TANH, 0.0f, 0.0f};
+        c->act[d][0] = (rnn_act){cell == QR_GRU ? ACT_SIGMOID : ACT_TANH, 0.0f, 0.0f};
+        c->act[d][1] = (rnn_act){ACT_TANH, 0.0f, 0.0f};
     }
     const ot_attr *acts = ot_node_attr(n, "activations");
     if (acts && acts->n > 0) {
@@ -150,8 +100,8 @@ static octet_status parse_cfg(const ot_kernel *k, qr_cell cell, qr_cfg *c) {
         const float *al = NULL, *be = NULL;
         size_t nal = ot_node_attr_floats(n, "activation_alpha", &al), nbe = ot_node_attr_floats(n, "activation_beta", &be);
         size_t ia = 0, ib = 0;
-        qr_act parsed[4];
-        for (size_t i = 0; i < cnt; i++) OT_TRY(parse_act(k, acts->strings[i], al, nal, &ia, be, nbe, &ib, &parsed[i]));
+        rnn_act parsed[4];
+        for (size_t i = 0; i < cnt; i++) OT_TRY(ot_rnn_act_parse(k, acts->strings[i], al, nal, &ia, be, nbe, &ib, &parsed[i]));
         for (int d = 0; d < c->num_dir; d++)
             for (size_t i = 0; i < per; i++) {
                 size_t at = (size_t)d * per + i;
@@ -166,43 +116,6 @@ static octet_status parse_cfg(const ot_kernel *k, qr_cell cell, qr_cfg *c) {
 static void clip_vec(const qr_cfg *c, float *x, int n) {
     if (!c->has_clip) return;
     for (int i = 0; i < n; i++) x[i] = fmaxf(-c->clip, fminf(c->clip, x[i]));
-}
-
-static void act_apply(const qr_act *a, float *x, int n) {
-    float al = a->alpha, be = a->beta;
-    switch (a->kind) {
-    case A_SIGMOID: ot_rnn_sigmoid(x, n); break;
-    case A_TANH: ot_rnn_tanh(x, n); break;
-    case A_RELU:
-        for (int i = 0; i < n; i++) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
-        break;
-    case A_AFFINE:
-        for (int i = 0; i < n; i++) x[i] = al * x[i] + be;
-        break;
-    case A_LEAKYRELU:
-        for (int i = 0; i < n; i++) x[i] = x[i] >= 0.0f ? x[i] : al * x[i];
-        break;
-    case A_THRESHOLDEDRELU:
-        for (int i = 0; i < n; i++) x[i] = x[i] > al ? x[i] : 0.0f;
-        break;
-    case A_SCALEDTANH:
-        for (int i = 0; i < n; i++) x[i] *= be;
-        ot_rnn_tanh(x, n);
-        for (int i = 0; i < n; i++) x[i] *= al;
-        break;
-    case A_HARDSIGMOID:
-        for (int i = 0; i < n; i++) x[i] = fmaxf(0.0f, fminf(1.0f, al * x[i] + be));
-        break;
-    case A_ELU:
-        for (int i = 0; i < n; i++) x[i] = x[i] >= 0.0f ? x[i] : al * (expf(x[i]) - 1.0f);
-        break;
-    case A_SOFTSIGN:
-        for (int i = 0; i < n; i++) x[i] = x[i] / (1.0f + fabsf(x[i]));
-        break;
-    case A_SOFTPLUS:
-        for (int i = 0; i < n; i++) x[i] = x[i] > 0.0f ? x[i] + log1pf(expf(-x[i])) : log1pf(expf(x[i]));
-        break;
-    }
 }
 
 /* ---- packing -------------------------------------------------------------------------------- */
@@ -374,7 +287,7 @@ static octet_status run_direction(const qr_run *r, int d, const qr_pack *pk, con
                 float *gb = g + b * GH;
                 for (int64_t j = 0; j < H; j++) gb[j] += acc[b * GH + j];
                 clip_vec(c, gb, (int)H);
-                act_apply(&c->act[d][0], gb, (int)H);
+                ot_rnn_act_apply(&c->act[d][0], gb, (int)H);
                 memcpy(h + b * H, gb, hb);
             }
         } else {
@@ -387,7 +300,7 @@ static octet_status run_direction(const qr_run *r, int d, const qr_pack *pk, con
                 }
                 for (int64_t j = 0; j < 2 * H; j++) gb[j] += acc[b * GH + j];
                 clip_vec(c, gb, (int)(2 * H));
-                act_apply(&c->act[d][0], gb, (int)(2 * H));
+                ot_rnn_act_apply(&c->act[d][0], gb, (int)(2 * H));
                 if (!c->lbr)
                     for (int64_t j = 0; j < H; j++) tmp[b * H + j] = gb[H + j] * h[b * H + j]; /* r (.) H */
             }
@@ -406,7 +319,7 @@ static octet_status run_direction(const qr_run *r, int d, const qr_pack *pk, con
                 if (s >= r->lens[b]) continue;
                 float *z = g + b * GH, *hh = z + 2 * H, *hb_ = h + b * H;
                 clip_vec(c, hh, (int)H);
-                act_apply(&c->act[d][1], hh, (int)H);
+                ot_rnn_act_apply(&c->act[d][1], hh, (int)H);
                 for (int64_t j = 0; j < H; j++) hb_[j] = (1.0f - z[j]) * hh[j] + z[j] * hb_[j];
             }
         }

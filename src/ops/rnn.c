@@ -16,46 +16,8 @@
 #include "kernels/rnn_f32.h"
 #include "kernels/sgemm.h"
 #include "ops/op.h"
+#include "ops/rnn_act.h"
 #include "util/mem.h"
-
-typedef enum {
-    ACT_RELU,
-    ACT_TANH,
-    ACT_SIGMOID,
-    ACT_AFFINE,
-    ACT_LEAKYRELU,
-    ACT_THRESHOLDEDRELU,
-    ACT_SCALEDTANH,
-    ACT_HARDSIGMOID,
-    ACT_ELU,
-    ACT_SOFTSIGN,
-    ACT_SOFTPLUS
-} act_kind;
-
-typedef struct {
-    act_kind kind;
-    float alpha, beta;
-} rnn_act;
-
-/* Which activations take alpha/beta, and their defaults when the lists run out (as ONNX Runtime). */
-static const struct {
-    const char *name;
-    act_kind kind;
-    bool takes_alpha, takes_beta;
-    float alpha, beta;
-} k_acts[] = {
-    {"Relu", ACT_RELU, false, false, 0.0f, 0.0f},
-    {"Tanh", ACT_TANH, false, false, 0.0f, 0.0f},
-    {"Sigmoid", ACT_SIGMOID, false, false, 0.0f, 0.0f},
-    {"Affine", ACT_AFFINE, true, true, 0.0f, 0.0f},
-    {"LeakyRelu", ACT_LEAKYRELU, true, false, 0.01f, 0.0f},
-    {"ThresholdedRelu", ACT_THRESHOLDEDRELU, true, false, 0.0f, 0.0f},
-    {"ScaledTanh", ACT_SCALEDTANH, true, true, 0.0f, 0.0f},
-    {"HardSigmoid", ACT_HARDSIGMOID, true, true, 0.2f, 0.5f},
-    {"Elu", ACT_ELU, true, false, 1.0f, 0.0f},
-    {"Softsign", ACT_SOFTSIGN, false, false, 0.0f, 0.0f},
-    {"Softplus", ACT_SOFTPLUS, false, false, 0.0f, 0.0f},
-};
 
 typedef enum { CELL_RNN, CELL_GRU, CELL_LSTM } cell_kind;
 
@@ -93,22 +55,6 @@ typedef struct {
 
 /* ---- attributes ---------------------------------------------------------------------------- */
 
-static octet_status parse_act(const ot_kernel *k, const char *name, const float *alphas, size_t n_alpha,
-                              size_t *ia, const float *betas, size_t n_beta, size_t *ib, rnn_act *out) {
-    for (size_t i = 0; i < sizeof k_acts / sizeof *k_acts; i++) {
-        if (strcasecmp(name, k_acts[i].name) != 0) continue;
-        out->kind = k_acts[i].kind;
-        out->alpha = k_acts[i].alpha;
-        out->beta = k_acts[i].beta;
-        if (k_acts[i].takes_alpha && *ia < n_alpha) out->alpha = alphas[(*ia)++];
-        if (k_acts[i].takes_beta && *ib < n_beta) out->beta = betas[(*ib)++];
-        return OCTET_OK;
-    }
-    return ot_node_err(k, OCTET_ERR_UNSUPPORTED,
-                       "activation '%s' is not one of Relu, Tanh, Sigmoid, Affine, LeakyRelu, ThresholdedRelu, "
-                       "ScaledTanh, HardSigmoid, Elu, Softsign, Softplus",
-                       name);
-}
 
 static octet_status parse_cfg(const ot_kernel *k, cell_kind cell, rnn_cfg *c) {
     const ot_node *n = k->node;
@@ -166,7 +112,7 @@ static octet_status parse_cfg(const ot_kernel *k, cell_kind cell, rnn_cfg *c) {
         size_t ia = 0, ib = 0;
         rnn_act parsed[6];
         for (size_t i = 0; i < cnt && i < 6; i++)
-            OT_TRY(parse_act(k, acts->strings[i] ? acts->strings[i] : "", alphas, na, &ia, betas, nb, &ib, &parsed[i]));
+            OT_TRY(ot_rnn_act_parse(k, acts->strings[i] ? acts->strings[i] : "", alphas, na, &ia, betas, nb, &ib, &parsed[i]));
         for (int d = 0; d < c->num_dir; d++)
             for (int i = 0; i < per; i++) {
                 size_t at = (size_t)d * per + i;
@@ -182,43 +128,6 @@ static void clip_vec(const rnn_cfg *c, float *x, int n) {
     if (!c->has_clip) return;
     float b = c->clip;
     for (int i = 0; i < n; i++) x[i] = fmaxf(-b, fminf(b, x[i]));
-}
-
-static void act_apply(const rnn_act *a, float *x, int n) {
-    float al = a->alpha, be = a->beta;
-    switch (a->kind) {
-    case ACT_SIGMOID: ot_rnn_sigmoid(x, n); break;
-    case ACT_TANH: ot_rnn_tanh(x, n); break;
-    case ACT_RELU:
-        for (int i = 0; i < n; i++) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
-        break;
-    case ACT_AFFINE:
-        for (int i = 0; i < n; i++) x[i] = al * x[i] + be;
-        break;
-    case ACT_LEAKYRELU:
-        for (int i = 0; i < n; i++) x[i] = x[i] >= 0.0f ? x[i] : al * x[i];
-        break;
-    case ACT_THRESHOLDEDRELU:
-        for (int i = 0; i < n; i++) x[i] = x[i] > al ? x[i] : 0.0f;
-        break;
-    case ACT_SCALEDTANH:
-        for (int i = 0; i < n; i++) x[i] *= be;
-        ot_rnn_tanh(x, n);
-        for (int i = 0; i < n; i++) x[i] *= al;
-        break;
-    case ACT_HARDSIGMOID:
-        for (int i = 0; i < n; i++) x[i] = fmaxf(0.0f, fminf(1.0f, al * x[i] + be));
-        break;
-    case ACT_ELU:
-        for (int i = 0; i < n; i++) x[i] = x[i] >= 0.0f ? x[i] : al * (expf(x[i]) - 1.0f);
-        break;
-    case ACT_SOFTSIGN:
-        for (int i = 0; i < n; i++) x[i] = x[i] / (1.0f + fabsf(x[i]));
-        break;
-    case ACT_SOFTPLUS: /* log(1 + e^x) without overflow */
-        for (int i = 0; i < n; i++) x[i] = x[i] > 0.0f ? x[i] + log1pf(expf(-x[i])) : log1pf(expf(x[i]));
-        break;
-    }
 }
 
 /* out += a · R^T for one part of one direction's recurrent weights. */
@@ -314,22 +223,22 @@ static void lstm_rows(const rnn_run_ctx *r, int d, const bool *active) {
                 if (!c->input_forget) gf[j] += pf[j] * cb[j];
             }
         clip_vec(c, gi, (int)H);
-        act_apply(af, gi, (int)H);
+        ot_rnn_act_apply(af, gi, (int)H);
         if (c->input_forget) {
             for (int64_t j = 0; j < H; j++) gf[j] = 1.0f - gi[j];
         } else {
             clip_vec(c, gf, (int)H);
-            act_apply(af, gf, (int)H);
+            ot_rnn_act_apply(af, gf, (int)H);
         }
         clip_vec(c, gc, (int)H);
-        act_apply(ag, gc, (int)H);
+        ot_rnn_act_apply(ag, gc, (int)H);
         for (int64_t j = 0; j < H; j++) cb[j] = gf[j] * cb[j] + gi[j] * gc[j];
         if (po)
             for (int64_t j = 0; j < H; j++) go[j] += po[j] * cb[j];
         clip_vec(c, go, (int)H);
-        act_apply(af, go, (int)H);
+        ot_rnn_act_apply(af, go, (int)H);
         memcpy(tmp, cb, (size_t)H * sizeof *tmp);
-        act_apply(ah, tmp, (int)H);
+        ot_rnn_act_apply(ah, tmp, (int)H);
         for (int64_t j = 0; j < H; j++) hb[j] = go[j] * tmp[j];
     }
 }
@@ -371,7 +280,7 @@ static void run_direction(const rnn_run_ctx *r, int d, const rec_weights *w, boo
                 if (!active[b]) continue;
                 float *gb = r->g + (size_t)b * GH;
                 clip_vec(c, gb, (int)H);
-                act_apply(&c->act[d][0], gb, (int)H);
+                ot_rnn_act_apply(&c->act[d][0], gb, (int)H);
                 memcpy(r->h + b * H, gb, hb_bytes);
             }
             break;
@@ -389,7 +298,7 @@ static void run_direction(const rnn_run_ctx *r, int d, const rec_weights *w, boo
                     continue;
                 }
                 clip_vec(c, gb, (int)(2 * H));
-                act_apply(&c->act[d][0], gb, (int)(2 * H));
+                ot_rnn_act_apply(&c->act[d][0], gb, (int)(2 * H));
                 if (!c->lbr)
                     for (int64_t j = 0; j < H; j++) tmp[j] = gb[H + j] * hb[j]; /* r ⊙ H */
             }
@@ -401,7 +310,7 @@ static void run_direction(const rnn_run_ctx *r, int d, const rec_weights *w, boo
                 if (c->lbr)
                     for (int64_t j = 0; j < H; j++) gh[j] += rg[j] * (tmp[j] + (rbh ? rbh[j] : 0.0f));
                 clip_vec(c, gh, (int)H);
-                act_apply(&c->act[d][1], gh, (int)H);
+                ot_rnn_act_apply(&c->act[d][1], gh, (int)H);
                 for (int64_t j = 0; j < H; j++) hb[j] = (1.0f - z[j]) * gh[j] + z[j] * hb[j];
             }
             break;
