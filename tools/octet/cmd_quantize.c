@@ -14,7 +14,8 @@
 
 static void help(FILE *f) {
     fprintf(f,
-            "usage: octet quantize --mode static IN.onnx --calib DATA.npy -o OUT.onnx\n"
+            "usage: octet quantize --mode dynamic IN.onnx -o OUT.onnx [options]   (see --mode dynamic --help)\n"
+            "       octet quantize --mode static IN.onnx --calib DATA.npy -o OUT.onnx\n"
             "                      [--calib-samples N] [--batch N] [--per-tensor] [--activation-type uint8|int8]\n"
             "                      [--exclude NAME_OR_OP ...] [--threads N]\n"
             "\n"
@@ -97,7 +98,7 @@ int cmd_quantize(int argc, char **argv) {
     cfg.exclude = excl;
     if (!mode || strcmp(mode, "static") != 0) {
         free(excl);
-        return cli_error(CLI_USAGE, mode ? "--mode %s is not available yet; use --mode static" : "--mode is required (static)%s",
+        return cli_error(CLI_USAGE, mode ? "--mode %s is not a mode: use dynamic or static" : "--mode is required (dynamic or static)%s",
                          mode ? mode : "");
     }
     if (!in_path || !out_path || !calib) {
