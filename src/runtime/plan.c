@@ -432,12 +432,11 @@ octet_status ot_plan_create(ot_plan **out, const octet_model *m, const ot_graph 
             }
         }
     }
-    for (int si = 0; si < p->n_steps; si++) {
-        ot_step *st = &p->steps[si];
-        st->frees = calloc((size_t)p->n_slots + 1, sizeof(int));
-        if (!st->frees) goto oom;
-    }
+    /* Which step frees each intermediate: two passes, count then fill, so each list is exactly sized. */
+    int *free_at = malloc(((size_t)p->n_slots + 1) * sizeof *free_at);
+    if (!free_at) goto oom;
     for (int sl = 0; sl < p->n_slots; sl++) {
+        free_at[sl] = -1;
         if (p->slots[sl].kind != SLOT_NODE || p->slots[sl].last_use == INT_MAX) continue;
         int at = p->slots[sl].last_use;
         if (at < 0) {
@@ -446,8 +445,20 @@ octet_status ot_plan_create(ot_plan **out, const octet_model *m, const ot_graph 
                 for (int j = 0; j < p->steps[si].n_out; j++)
                     if (p->steps[si].out_slots[j] == sl) at = si;
         }
-        if (at >= 0) p->steps[at].frees[p->steps[at].n_frees++] = sl;
+        free_at[sl] = at;
+        if (at >= 0) p->steps[at].n_frees++;
     }
+    for (int si = 0; si < p->n_steps; si++) {
+        p->steps[si].frees = calloc((size_t)p->steps[si].n_frees + 1, sizeof(int));
+        p->steps[si].n_frees = 0;
+        if (!p->steps[si].frees) {
+            free(free_at);
+            goto oom;
+        }
+    }
+    for (int sl = 0; sl < p->n_slots; sl++)
+        if (free_at[sl] >= 0) p->steps[free_at[sl]].frees[p->steps[free_at[sl]].n_frees++] = sl;
+    free(free_at);
     p->pool = malloc(sizeof *p->pool);
     if (!p->pool) goto oom;
     ot_bufpool_init(p->pool);
