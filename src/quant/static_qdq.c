@@ -56,15 +56,6 @@ static int activation_inputs(const ot_graph *g, const ot_node *n, int *idx) {
     return k;
 }
 
-/* Ops whose output values are a selection of their input's (so they can share its quantization). */
-static bool moves_values(const ot_node *n) {
-    static const char *ops[] = {"Reshape", "Flatten", "MaxPool", "Transpose", "Squeeze", "Unsqueeze", "Slice",
-                                "Identity", NULL};
-    if (!ot_domain_is_onnx(n->domain) || n->n_inputs < 1) return false;
-    for (int i = 0; ops[i]; i++)
-        if (strcmp(n->op_type, ops[i]) == 0) return true;
-    return false;
-}
 
 typedef struct qset {
     char **names;
@@ -347,7 +338,7 @@ octet_status ot_quantize_static_qdq(octet_model *m, const ot_calib *cal, const o
             const ot_node *pn = NULL;
             for (int k = 0; k < g->n_nodes && !pn; k++)
                 if (g->nodes[k]->n_outputs == 1 && strcmp(g->nodes[k]->outputs[0], src) == 0) pn = g->nodes[k];
-            if (!pn || !moves_values(pn) || !qset_has(&acts, pn->inputs[0])) break;
+            if (!pn || !ot_op_moves_values(pn) || !qset_has(&acts, pn->inputs[0])) break;
             src = pn->inputs[0];
         }
         ranges[i] = *ot_calib_range(cal, src);

@@ -52,6 +52,12 @@ octet_status ot_pass_fold_batchnorm(octet_model *m, int *folded);
  * FusedConv node (as ONNX Runtime does). For sessions, not for files meant for other tools. */
 octet_status ot_pass_fuse_conv_activation(octet_model *m, int *fused);
 
+/* Ops whose output values are a selection of their first input's (Reshape, Flatten, MaxPool, Transpose,
+ * Squeeze, Unsqueeze, Slice, Identity): they can share its quantization parameters and run on the
+ * quantized tensor. One list, so the static quantizer and the QDQ fusion agree. MaxPool counts because
+ * quantization is monotonic: the max of quantized values is the quantized max. */
+bool ot_op_moves_values(const ot_node *n);
+
 /* How many places read `name` in g: node inputs (incl. reads from inside subgraphs) and graph outputs. */
 int ot_graph_count_reads(const ot_graph *g, const char *name);
 /* Index of the first node of g reading name (-1 if none). */

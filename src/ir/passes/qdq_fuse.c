@@ -464,16 +464,6 @@ static bool has_contrib_twin(const ot_node *n) {
     return false;
 }
 
-/* Ops that only move or select values: DQ(s,z) -> op -> Q(s,z) runs on the quantized tensor. MaxPool is
- * one too: quantization is monotonic, so the max of quantized values is the quantized max. */
-static bool is_data_movement(const ot_node *n) {
-    static const char *ops[] = {"Reshape", "Transpose", "Flatten", "Squeeze", "Unsqueeze", "Slice", "Identity",
-                                "MaxPool", NULL};
-    if (!ot_domain_is_onnx(n->domain)) return false;
-    for (int i = 0; ops[i]; i++)
-        if (strcmp(n->op_type, ops[i]) == 0) return true;
-    return false;
-}
 
 static bool same_scalar(const octet_tensor *a, const octet_tensor *b) {
     if (!a || !b) return a == b;
@@ -481,6 +471,8 @@ static bool same_scalar(const octet_tensor *a, const octet_tensor *b) {
     return ot_tensor_get_f64(a, 0) == ot_tensor_get_f64(b, 0) && a->dtype == b->dtype;
 }
 
+/* DQ(s,z) -> op -> Q(s,z) for an op that only moves or selects values (ot_op_moves_values): the op
+ * runs on the quantized tensor. */
 static octet_status fuse_movement(qdq *c, int i, bool *done) {
     *done = false;
     ot_graph *g = c->g;
@@ -523,8 +515,7 @@ octet_status ot_pass_qdq_to_qoperator(octet_model *m, int *fused) {
             if (strcmp(n->op_type, "Conv") == 0 || strcmp(n->op_type, "MatMul") == 0) OT_TRY(fuse_linear(&c, i, &done));
             else if (strcmp(n->op_type, "Gemm") == 0) OT_TRY(fuse_gemm(&c, i, &done));
             else if (has_contrib_twin(n)) OT_TRY(fuse_contrib(&c, i, &done));
-            else if (is_data_movement(n)) OT_TRY(fuse_movement(&c, i, &done));
-            if (done && getenv("OCTET_DEBUG_QDQ")) fprintf(stderr, "qdq: fused node %d (%d nodes left)\n", i, c.g->n_nodes);
+            else if (ot_op_moves_values(n)) OT_TRY(fuse_movement(&c, i, &done));
             if (done) {
                 c.fused++;
                 changed = true;

@@ -47,3 +47,12 @@ char *ot_graph_unique_name(const ot_graph *g, const char *base, const char *suff
     for (int k = 1; name_used(g, s); k++) snprintf(s, n, "%s%s_%d", base, suffix, k);
     return s;
 }
+
+bool ot_op_moves_values(const ot_node *n) {
+    static const char *ops[] = {"Reshape", "Flatten", "MaxPool", "Transpose", "Squeeze", "Unsqueeze", "Slice",
+                                "Identity", NULL};
+    if (!ot_domain_is_onnx(n->domain) || n->n_inputs < 1) return false;
+    for (int i = 0; ops[i]; i++)
+        if (strcmp(n->op_type, ops[i]) == 0) return true;
+    return false;
+}
