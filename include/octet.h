@@ -145,14 +145,36 @@ typedef struct octet_dynamic_config {
 octet_dynamic_config octet_dynamic_config_default(void);
 octet_status octet_quantize_dynamic(octet_model *m, const octet_dynamic_config *cfg /* NULL = defaults */);
 
-/* Static post-training quantization (QDQ form):
+/* Static post-training quantization:
  *   octet_static_prepare(m);                         fold constants and BatchNormalization
- *   octet_calibrator_create(&c, m, threads);         observe activation ranges ...
+ *   octet_calibrator_create(&c, m, &opts);           observe activation ranges ...
  *   octet_calibrator_feed(c, inputs, n) ...          ... on calibration batches
- *   octet_quantize_static(m, c, &cfg);               int8 weights, Q/DQ pairs on activations
+ *   octet_quantize_static(m, c, &cfg);               int8 weights, int8 activations (QDQ or QOperator)
  * Calibrators over the same model merge (octet_calibrator_merge): calibrating parts separately and
- * merging equals calibrating on everything at once. */
+ * merging equals calibrating on everything at once. Observer formulas: docs/OBSERVERS.md. */
 typedef struct octet_calibrator octet_calibrator;
+
+typedef enum octet_calib_method {
+    OCTET_CALIB_MINMAX = 0,     /* min and max seen (PyTorch MinMaxObserver) */
+    OCTET_CALIB_EMA = 1,        /* moving average of per-batch min/max (MovingAverageMinMaxObserver) */
+    OCTET_CALIB_HISTOGRAM = 2,  /* histogram, L2-norm clip search (HistogramObserver) */
+    OCTET_CALIB_PERCENTILE = 3, /* histogram percentile */
+    OCTET_CALIB_ENTROPY = 4,    /* histogram, KL-divergence threshold (TensorRT) */
+    OCTET_CALIB_MSE = 5         /* histogram, clip range minimizing quantization MSE */
+} octet_calib_method;
+
+typedef struct octet_calibrator_options {
+    int threads;                /* threads that run the model (0 = 1) */
+    octet_calib_method method;  /* default OCTET_CALIB_MINMAX */
+    double percentile;          /* OCTET_CALIB_PERCENTILE (default 99.999) */
+    double ema_constant;        /* OCTET_CALIB_EMA (default 0.01) */
+    int bins;                   /* histogram methods (default 2048) */
+} octet_calibrator_options;
+
+typedef enum octet_static_format {
+    OCTET_FORMAT_QDQ = 0,       /* QuantizeLinear/DequantizeLinear pairs around float ops (default) */
+    OCTET_FORMAT_QOPERATOR = 1  /* QLinearConv, QLinearMatMul, com.microsoft QLinear* ops */
+} octet_static_format;
 
 typedef struct octet_static_config {
     octet_dtype activation_type;  /* OCTET_UINT8 (default) or OCTET_INT8 */
@@ -163,11 +185,15 @@ typedef struct octet_static_config {
     int reduce_range;             /* 7-bit ranges */
     const char *const *exclude;   /* node names or op types kept float */
     int n_exclude;
+    octet_static_format format;   /* default OCTET_FORMAT_QDQ */
 } octet_static_config;
 
+octet_calibrator_options octet_calibrator_options_default(void);
 octet_static_config octet_static_config_default(void);
 octet_status octet_static_prepare(octet_model *m);
-octet_status octet_calibrator_create(octet_calibrator **out, const octet_model *m, int threads);
+/* opts may be NULL (defaults). m must outlive the calibrator. */
+octet_status octet_calibrator_create(octet_calibrator **out, const octet_model *m,
+                                     const octet_calibrator_options *opts);
 octet_status octet_calibrator_feed(octet_calibrator *c, octet_tensor *const *inputs, int n_in);
 octet_status octet_calibrator_merge(octet_calibrator *dst, const octet_calibrator *src);
 void octet_calibrator_free(octet_calibrator *c);

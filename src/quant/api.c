@@ -58,11 +58,29 @@ octet_status octet_static_prepare(octet_model *m) {
     return ot_pass_dce(m, NULL);
 }
 
-octet_status octet_calibrator_create(octet_calibrator **out, const octet_model *m, int threads) {
+octet_calibrator_options octet_calibrator_options_default(void) {
+    ot_calib_options d = ot_calib_options_default();
+    octet_calibrator_options o = {0};
+    o.threads = d.threads;
+    o.method = (octet_calib_method)d.method;
+    o.percentile = d.percentile;
+    o.ema_constant = d.ema_constant;
+    o.bins = d.bins;
+    return o;
+}
+
+octet_status octet_calibrator_create(octet_calibrator **out, const octet_model *m, const octet_calibrator_options *opts) {
     if (!out || !m) return ot_err(OCTET_ERR_INVALID_ARG, "octet_calibrator_create: NULL argument");
+    octet_calibrator_options p = opts ? *opts : octet_calibrator_options_default();
+    ot_calib_options o = ot_calib_options_default();
+    o.threads = p.threads > 0 ? p.threads : 1;
+    o.method = (ot_calib_method)p.method;
+    if (p.percentile > 0) o.percentile = p.percentile;
+    if (p.ema_constant > 0) o.ema_constant = p.ema_constant;
+    if (p.bins > 0) o.bins = p.bins;
     *out = calloc(1, sizeof **out);
     if (!*out) return ot_err(OCTET_ERR_NOMEM, "out of memory");
-    octet_status s = ot_calib_create(&(*out)->c, m, threads);
+    octet_status s = ot_calib_create(&(*out)->c, m, &o);
     if (s != OCTET_OK) {
         free(*out);
         *out = NULL;
@@ -98,5 +116,6 @@ octet_status octet_quantize_static(octet_model *m, const octet_calibrator *c, co
     s.reduce_range = p.reduce_range != 0;
     s.exclude = p.exclude;
     s.n_exclude = p.n_exclude;
+    s.qoperator = p.format == OCTET_FORMAT_QOPERATOR;
     return ot_quantize_static_qdq(m, c->c, &s, NULL);
 }

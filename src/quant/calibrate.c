@@ -55,7 +55,14 @@ static void on_value(void *ctx, int depth, const ot_node *producer, const char *
     if (depth == 0) observe(ctx, name, t);
 }
 
-octet_status ot_calib_create(ot_calib **out, const octet_model *m, int threads) {
+ot_calib_options ot_calib_options_default(void) {
+    ot_calib_options o = {.threads = 1, .method = OT_CALIB_MINMAX, .percentile = 99.999, .ema_constant = 0.01, .bins = 2048};
+    return o;
+}
+
+octet_status ot_calib_create(ot_calib **out, const octet_model *m, const ot_calib_options *opts) {
+    ot_calib_options o = opts ? *opts : ot_calib_options_default();
+    int threads = o.threads;
     *out = NULL;
     ot_calib *c = calloc(1, sizeof *c);
     if (!c || !ot_strmap_init(&c->idx, 256)) {
@@ -109,6 +116,16 @@ octet_status ot_calib_feed(ot_calib *c, octet_tensor *const *inputs, int n_in) {
 const ot_range *ot_calib_range(const ot_calib *c, const char *name) {
     int i = ot_strmap_get(&c->idx, name, -1);
     return i >= 0 ? &c->r[i] : NULL;
+}
+
+octet_status ot_calib_choose_range(const ot_calib *c, const char *name, octet_dtype qt, bool symmetric,
+                                   bool reduce_range, float *lo, float *hi) {
+    (void)qt, (void)symmetric, (void)reduce_range;
+    const ot_range *r = ot_calib_range(c, name);
+    if (!r) return ot_err(OCTET_ERR_INVALID_ARG, "calibration never observed tensor '%s'", name);
+    *lo = r->min;
+    *hi = r->max;
+    return OCTET_OK;
 }
 
 int ot_calib_count(const ot_calib *c) { return c->n; }

@@ -342,6 +342,9 @@ octet_status ot_quantize_static_qdq(octet_model *m, const ot_calib *cal, const o
             src = pn->inputs[0];
         }
         ranges[i] = *ot_calib_range(cal, src);
+        st = ot_calib_choose_range(cal, src, cfg->activation_type, cfg->symmetric_activations, cfg->reduce_range,
+                                   &ranges[i].min, &ranges[i].max);
+        if (st != OCTET_OK) break;
         ot_qparams p = ot_calc_qparams(ranges[i].min, ranges[i].max,
                                        cfg->activation_type, cfg->symmetric_activations, cfg->reduce_range);
         qps[i].scale = p.scale;

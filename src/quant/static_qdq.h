@@ -13,6 +13,7 @@ typedef struct ot_static_config {
     bool reduce_range;
     const char *const *exclude;    /* node names or op types left float */
     int n_exclude;
+    bool qoperator;                /* write QLinearConv/QLinearMatMul/com.microsoft QLinear* (default: QDQ) */
 } ot_static_config;
 
 typedef struct ot_qdq_params {

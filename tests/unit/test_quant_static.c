@@ -76,9 +76,9 @@ static void test_calibration_merge_equals_union(void **st) {
     int64_t d[4] = {2, 3, 9, 7};
     octet_tensor *a = rand_tensor(4, d, 1.0f), *b = rand_tensor(4, d, 3.0f);
     ot_calib *whole, *pa, *pb;
-    assert_int_equal(ot_calib_create(&whole, m, 1), OCTET_OK);
-    assert_int_equal(ot_calib_create(&pa, m, 1), OCTET_OK);
-    assert_int_equal(ot_calib_create(&pb, m, 2), OCTET_OK);
+    assert_int_equal(ot_calib_create(&whole, m, NULL), OCTET_OK);
+    assert_int_equal(ot_calib_create(&pa, m, NULL), OCTET_OK);
+    assert_int_equal(ot_calib_create(&pb, m, &(ot_calib_options){.threads = 2}), OCTET_OK);
     assert_int_equal(ot_calib_feed(whole, &a, 1), OCTET_OK);
     assert_int_equal(ot_calib_feed(whole, &b, 1), OCTET_OK);
     assert_int_equal(ot_calib_feed(pa, &a, 1), OCTET_OK);
@@ -126,7 +126,7 @@ static void test_static_qdq_and_fusion(void **st) {
         octet_tensor *calib = rand_tensor(4, d, 1.0f);
         octet_model *fm = ot_model_clone(m);
         ot_calib *cal;
-        assert_int_equal(ot_calib_create(&cal, m, 1), OCTET_OK);
+        assert_int_equal(ot_calib_create(&cal, m, NULL), OCTET_OK);
         assert_int_equal(ot_calib_feed(cal, &calib, 1), OCTET_OK);
         ot_static_config cfg = ot_static_config_default();
         cfg.per_channel = per_channel;
@@ -173,7 +173,7 @@ static void test_qdq_fusion_rewrites_to_integer_ops(void **st) {
     int64_t d[4] = {2, 4, 9, 7};
     octet_tensor *calib = rand_tensor(4, d, 1.0f);
     ot_calib *cal;
-    assert_int_equal(ot_calib_create(&cal, m, 1), OCTET_OK);
+    assert_int_equal(ot_calib_create(&cal, m, NULL), OCTET_OK);
     assert_int_equal(ot_calib_feed(cal, &calib, 1), OCTET_OK);
     ot_static_config cfg = ot_static_config_default();
     assert_int_equal(ot_quantize_static_qdq(m, cal, &cfg, NULL), OCTET_OK);
@@ -196,8 +196,8 @@ static void test_public_api(void **st) {
     int64_t d[4] = {3, 3, 9, 7};
     octet_tensor *a = rand_tensor(4, d, 1.0f), *b = rand_tensor(4, d, 2.0f);
     octet_calibrator *c1, *c2;
-    assert_int_equal(octet_calibrator_create(&c1, m, 1), OCTET_OK);
-    assert_int_equal(octet_calibrator_create(&c2, m, 1), OCTET_OK);
+    assert_int_equal(octet_calibrator_create(&c1, m, NULL), OCTET_OK);
+    assert_int_equal(octet_calibrator_create(&c2, m, NULL), OCTET_OK);
     assert_int_equal(octet_calibrator_feed(c1, &a, 1), OCTET_OK);
     assert_int_equal(octet_calibrator_feed(c2, &b, 1), OCTET_OK);
     assert_int_equal(octet_calibrator_merge(c1, c2), OCTET_OK);

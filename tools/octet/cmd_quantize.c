@@ -128,7 +128,7 @@ int cmd_quantize(int argc, char **argv) {
     }
     int folded_bn = 0;
     if (ot_pass_fold_constants(m, 0, NULL) != OCTET_OK || ot_pass_fold_batchnorm(m, &folded_bn) != OCTET_OK ||
-        ot_pass_dce(m, NULL) != OCTET_OK || ot_calib_create(&cal, m, threads ? threads : 1) != OCTET_OK) {
+        ot_pass_dce(m, NULL) != OCTET_OK || ot_calib_create(&cal, m, &(ot_calib_options){.threads = threads ? threads : 1}) != OCTET_OK) {
         rc = cli_fail();
         goto done;
     }
