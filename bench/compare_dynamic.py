@@ -10,49 +10,18 @@ octet and ONNX Runtime run as `octet bench` and bench/ort_bench.mjs. Prints a ma
 """
 import argparse
 import os
-import re
 import subprocess
 import sys
-import time
 
 import numpy as np
 import torch
+
+from benchlib import median, octet_ms, ort_ms, torch_ms
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, 'tests/interop/dynamic'))
 import make_torch_reference as ref  # noqa: E402  (rebuilds the modules from the ONNX weights)
-
-
-def median(xs):
-    xs = sorted(xs)
-    n = len(xs)
-    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
-
-
-def torch_ms(net, x, runs, warmup=3):
-    with torch.no_grad():
-        for _ in range(warmup):
-            net(x)
-        t = []
-        for _ in range(runs):
-            t0 = time.perf_counter()
-            net(x)
-            t.append((time.perf_counter() - t0) * 1e3)
-    return median(t)
-
-
-def octet_ms(octet, model, inp, threads, runs):
-    out = subprocess.run([octet, 'bench', model, '--threads', str(threads), '--runs', str(runs), '--warmup', '3',
-                          '--input', f'input={inp}'], check=True, capture_output=True, text=True).stdout
-    return float(re.search(r'median ([0-9.]+) ms', out).group(1))
-
-
-def ort_ms(model, inp, threads, runs):
-    out = subprocess.run(['node', os.path.join(HERE, 'ort_bench.mjs'), model, '--threads', str(threads), '--runs',
-                          str(runs), '--warmup', '3', '--input', f'input={inp}'], check=True, capture_output=True,
-                         text=True).stdout
-    return float(re.search(r'median_ms=([0-9.]+)', out).group(1))
 
 
 def main():
