@@ -151,7 +151,8 @@ octet_status octet_quantize_dynamic(octet_model *m, const octet_dynamic_config *
  *   octet_calibrator_feed(c, inputs, n) ...          ... on calibration batches
  *   octet_quantize_static(m, c, &cfg);               int8 weights, int8 activations (QDQ or QOperator)
  * Calibrators over the same model merge (octet_calibrator_merge): calibrating parts separately and
- * merging equals calibrating on everything at once. Observer formulas: docs/OBSERVERS.md. */
+ * merging equals calibrating on everything at once, exactly, for every method but EMA (which depends on
+ * batch order; its merge is the sample-weighted average). Observer formulas: docs/OBSERVERS.md. */
 typedef struct octet_calibrator octet_calibrator;
 
 typedef enum octet_calib_method {

@@ -53,9 +53,7 @@ octet_static_config octet_static_config_default(void) {
 
 octet_status octet_static_prepare(octet_model *m) {
     if (!m) return ot_err(OCTET_ERR_INVALID_ARG, "octet_static_prepare: NULL model");
-    OT_TRY(ot_pass_fold_constants(m, 0, NULL));
-    OT_TRY(ot_pass_fold_batchnorm(m, NULL));
-    return ot_pass_dce(m, NULL);
+    return ot_static_prepare(m, NULL);
 }
 
 octet_calibrator_options octet_calibrator_options_default(void) {
@@ -75,9 +73,9 @@ octet_status octet_calibrator_create(octet_calibrator **out, const octet_model *
     ot_calib_options o = ot_calib_options_default();
     o.threads = p.threads > 0 ? p.threads : 1;
     o.method = (ot_calib_method)p.method;
-    if (p.percentile > 0) o.percentile = p.percentile;
-    if (p.ema_constant > 0) o.ema_constant = p.ema_constant;
-    if (p.bins > 0) o.bins = p.bins;
+    o.percentile = p.percentile;   /* 0 = default; ot_calib_create rejects values out of range */
+    o.ema_constant = p.ema_constant;
+    o.bins = p.bins;
     *out = calloc(1, sizeof **out);
     if (!*out) return ot_err(OCTET_ERR_NOMEM, "out of memory");
     octet_status s = ot_calib_create(&(*out)->c, m, &o);
@@ -116,6 +114,8 @@ octet_status octet_quantize_static(octet_model *m, const octet_calibrator *c, co
     s.reduce_range = p.reduce_range != 0;
     s.exclude = p.exclude;
     s.n_exclude = p.n_exclude;
+    if (p.format != OCTET_FORMAT_QDQ && p.format != OCTET_FORMAT_QOPERATOR)
+        return ot_err(OCTET_ERR_INVALID_ARG, "octet_quantize_static: unknown format %d", (int)p.format);
     s.qoperator = p.format == OCTET_FORMAT_QOPERATOR;
     return ot_quantize_static_qdq(m, c->c, &s, NULL);
 }
