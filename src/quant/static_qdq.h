@@ -1,4 +1,5 @@
-/* Static post-training quantization to the QDQ form (see static_qdq.c). */
+/* Static post-training quantization: graph preparation, then the QDQ form (static_qdq.c) or the
+ * QOperator form made from it (qoperator.c). */
 #ifndef OT_STATIC_QDQ_H
 #define OT_STATIC_QDQ_H
 
@@ -23,8 +24,24 @@ typedef struct ot_qdq_params {
 
 ot_static_config ot_static_config_default(void);
 
-/* Rewrite m (already calibrated with cal, which must have observed m's tensor names) to QDQ.
- * Run ot_pass_constants_to_initializers and ot_pass_fold_batchnorm before calibrating. */
+/* What ot_static_prepare did. */
+typedef struct ot_static_prep {
+    int constants;          /* Constant nodes that became initializers */
+    int folded;             /* nodes evaluated at preparation time */
+    int batchnorms;         /* BatchNormalization folded into Conv / ConvTranspose / Gemm / MatMul */
+    int affines;            /* Mul / Add by constants folded into the Conv / Gemm before them */
+    int removed;            /* dead nodes removed */
+    int64_t opset_from, opset_to;
+} ot_static_prep;
+
+/* Graph preparation before calibration: Constant nodes -> initializers (PaddleOCR keeps its weights in
+ * Constant nodes), constant folding, ai.onnx opset raised to 13 (per-axis parameters), BatchNormalization
+ * and per-channel Mul/Add folded into the producing Conv / ConvTranspose / Gemm / MatMul, dead code
+ * removed. rep may be NULL. */
+octet_status ot_static_prepare(octet_model *m, ot_static_prep *rep);
+
+/* Rewrite m (already prepared and calibrated with cal, which must have observed m's tensor names) to QDQ,
+ * or to QOperator when cfg->qoperator. *n_quantized (may be NULL): nodes that run quantized. */
 octet_status ot_quantize_static_qdq(octet_model *m, const ot_calib *cal, const ot_static_config *cfg, int *n_quantized);
 
 #endif

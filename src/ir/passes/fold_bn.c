@@ -1,109 +1,181 @@
-/* BatchNormalization folding: Conv(x, W, B) -> BN(scale, bias, mean, var, eps) becomes
- * Conv(x, W * s, (B - mean) * s + bias) with s = scale / sqrt(var + eps), per output channel. */
+/* BatchNormalization folding. Inference BN is y = x * s + t per channel with s = scale / sqrt(var + eps),
+ * t = bias - mean * s. It goes
+ *   - backward into the Conv / ConvTranspose / Gemm (or 2-D MatMul, which becomes a Gemm) that produces x
+ *     and whose output only the BN reads: weights * s, bias * s + t (fold_affine.c);
+ *   - forward into a Gemm / MatMul that is the only reader of a 2-D BN output (BN after Flatten):
+ *     (x*s + t) W = x (diag(s) W) + t W, so W's rows scale by s and t W joins the bias. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ir/passes/passes.h"
+#include "ir/passes/fold_affine.h"
+#include "util/mem.h"
+
+static bool op_is(const ot_node *n, const char *op) { return ot_domain_is_onnx(n->domain) && strcmp(n->op_type, op) == 0; }
 
 static const octet_tensor *const_f32(const ot_graph *g, const char *name, int64_t want_numel) {
     if (!name || !name[0]) return NULL;
+    for (int i = 0; i < g->n_inputs; i++)
+        if (strcmp(g->inputs[i].name, name) == 0) return NULL; /* overridable: not a constant */
     const ot_initializer *in = ot_graph_find_initializer(g, name);
     if (!in || in->tensor->dtype != OCTET_FLOAT) return NULL;
     if (want_numel >= 0 && ot_tensor_numel(in->tensor) != want_numel) return NULL;
-    for (int i = 0; i < g->n_inputs; i++)
-        if (strcmp(g->inputs[i].name, name) == 0) return NULL;  /* overridable: not a constant */
     return in->tensor;
 }
 
-static octet_status add_init(ot_graph *g, const char *base, const char *suffix, octet_tensor *t, char **name) {
-    *name = ot_graph_unique_name(g, base, suffix);
-    if (!*name) {
-        octet_tensor_free(t);
-        return ot_err(OCTET_ERR_NOMEM, "out of memory");
-    }
-    return ot_graph_add_initializer(g, *name, t);
+static int producer(const ot_graph *g, const char *name) {
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int o = 0; o < g->nodes[i]->n_outputs; o++)
+            if (strcmp(g->nodes[i]->outputs[o], name) == 0) return i;
+    return -1;
 }
 
-static octet_status fold_one(ot_graph *g, int ci, int bi, bool *done) {
-    ot_node *conv = g->nodes[ci], *bn = g->nodes[bi];
-    *done = false;
-    bool transpose = strcmp(conv->op_type, "ConvTranspose") == 0;
-    const octet_tensor *w = const_f32(g, ot_node_input(conv, 1), -1);
-    if (!w || w->ndim < 3 || bn->n_inputs < 5 || bn->n_outputs < 1) return OCTET_OK;
-    if (ot_node_attr_int(bn, "training_mode", 0) != 0) return OCTET_OK;
+/* True when `name` is known to be 2-D: a Flatten or Gemm output, a Reshape to a 2-element constant shape,
+ * or declared so. */
+static bool is_2d(const ot_graph *g, const char *name) {
+    const ot_value_info *vi = ot_graph_value_info(g, name);
+    if (vi && vi->ndim >= 0) return vi->ndim == 2;
+    int p = producer(g, name);
+    if (p < 0) return false;
+    const ot_node *n = g->nodes[p];
+    if (op_is(n, "Flatten") || op_is(n, "Gemm")) return true;
+    if (op_is(n, "Reshape") && n->n_inputs >= 2) {
+        const ot_initializer *s = ot_graph_find_initializer(g, n->inputs[1]);
+        return s && ot_tensor_numel(s->tensor) == 2;
+    }
+    return false;
+}
+
+/* The BN's s and t (M each, caller frees), or false when it is not a foldable inference BN of M channels. */
+static bool bn_affine(const ot_graph *g, const ot_node *bn, int64_t M, float **s_out, float **t_out) {
+    *s_out = *t_out = NULL;
+    if (bn->n_inputs < 5 || bn->n_outputs < 1 || ot_node_attr_int(bn, "training_mode", 0) != 0) return false;
     for (int o = 1; o < bn->n_outputs; o++)
-        if (bn->outputs[o][0]) return OCTET_OK;  /* training outputs in use */
-    int64_t group = ot_node_attr_int(conv, "group", 1);
-    int64_t M = transpose ? w->dims[1] * group : w->dims[0];
+        if (bn->outputs[o][0]) return false; /* training outputs in use */
     const octet_tensor *sc = const_f32(g, bn->inputs[1], M), *bb = const_f32(g, bn->inputs[2], M),
                        *mean = const_f32(g, bn->inputs[3], M), *var = const_f32(g, bn->inputs[4], M);
-    const octet_tensor *b = ot_node_input(conv, 2) ? const_f32(g, conv->inputs[2], M) : NULL;
-    if (!sc || !bb || !mean || !var || (ot_node_input(conv, 2) && !b)) return OCTET_OK;
+    if (!sc || !bb || !mean || !var) return false;
     float eps = ot_node_attr_float(bn, "epsilon", 1e-5f);
-
-    octet_tensor *nw = ot_tensor_clone(w);
-    int64_t one = M;
-    octet_tensor *nb = ot_tensor_new(OCTET_FLOAT, 1, &one);
-    if (!nw || !nb) {
-        octet_tensor_free(nw);
-        octet_tensor_free(nb);
-        return ot_err(OCTET_ERR_NOMEM, "out of memory");
+    float *s = malloc((size_t)M * sizeof *s), *t = malloc((size_t)M * sizeof *t);
+    if (!s || !t) {
+        free(s);
+        free(t);
+        return false;
     }
     const float *s_ = sc->data, *b_ = bb->data, *m_ = mean->data, *v_ = var->data;
-    float *wd = nw->data, *bd = nb->data;
-    int64_t per = ot_tensor_numel(w) / w->dims[0];  /* elements per dim-0 slice */
     for (int64_t m = 0; m < M; m++) {
-        float s = s_[m] / sqrtf(v_[m] + eps);
-        bd[m] = ((b ? ((const float *)b->data)[m] : 0.0f) - m_[m]) * s + b_[m];
-        if (!transpose) {
-            for (int64_t i = 0; i < per; i++) wd[m * per + i] *= s;
-        } else {
-            /* W is [C_in, M/group, k...]: output channel m = g*(M/group) + j */
-            int64_t mg = M / group, gi = m / mg, j = m % mg, cin_g = w->dims[0] / group;
-            int64_t kk = per / w->dims[1];
-            for (int64_t c = gi * cin_g; c < (gi + 1) * cin_g; c++)
-                for (int64_t t = 0; t < kk; t++) wd[(c * w->dims[1] + j) * kk + t] *= s;
+        s[m] = s_[m] / sqrtf(v_[m] + eps);
+        t[m] = b_[m] - m_[m] * s[m];
+    }
+    *s_out = s;
+    *t_out = t;
+    return true;
+}
+
+static bool is_bn(const ot_node *n) { return op_is(n, "BatchNormalization"); }
+
+/* BN at bi folded into its producer. */
+static octet_status fold_backward(ot_graph *g, int bi, bool *done) {
+    *done = false;
+    const ot_node *bn = g->nodes[bi];
+    int ci = producer(g, bn->inputs[0]);
+    if (ci < 0) return OCTET_OK;
+    const ot_node *c = g->nodes[ci];
+    bool conv = op_is(c, "Conv") || op_is(c, "ConvTranspose"), gemm = op_is(c, "Gemm"), mm = op_is(c, "MatMul");
+    if (!(conv || gemm || mm) || c->n_outputs != 1 || ot_graph_count_reads(g, c->outputs[0]) != 1) return OCTET_OK;
+    int64_t M = ot_linear_out_channels(g, c);
+    if (M <= 0) return OCTET_OK;
+    if (mm && !is_2d(g, c->inputs[0])) return OCTET_OK; /* BN's channel axis 1 is MatMul's last only in 2-D */
+    if (ot_node_input(c, 2)) {
+        const octet_tensor *b = const_f32(g, c->inputs[2], -1);
+        if (!b || (ot_tensor_numel(b) != M && ot_tensor_numel(b) != 1)) return OCTET_OK;
+    }
+    float *s, *t;
+    if (!bn_affine(g, bn, M, &s, &t)) return OCTET_OK;
+    char *out = ot_strdup(bn->outputs[0]);
+    octet_status st = out ? ot_fold_output_affine(g, ci, s, t, out) : ot_err(OCTET_ERR_NOMEM, "out of memory");
+    free(out);
+    free(s);
+    free(t);
+    if (st == OCTET_OK) {
+        ot_graph_remove_node(g, bi);
+        *done = true;
+    }
+    return st;
+}
+
+/* 2-D BN at bi folded into the Gemm / MatMul that reads its output. */
+static octet_status fold_forward(ot_graph *g, int bi, bool *done) {
+    *done = false;
+    const ot_node *bn = g->nodes[bi];
+    if (bn->n_outputs < 1 || ot_graph_count_reads(g, bn->outputs[0]) != 1 || !is_2d(g, bn->inputs[0])) return OCTET_OK;
+    int li = ot_graph_find_reader(g, bn->outputs[0]);
+    const ot_node *l = li >= 0 ? g->nodes[li] : NULL;
+    if (!l || !(op_is(l, "Gemm") || op_is(l, "MatMul")) || l->n_inputs < 2 || strcmp(l->inputs[0], bn->outputs[0]) != 0)
+        return OCTET_OK;
+    bool gemm = op_is(l, "Gemm"), tb = gemm && ot_node_attr_int(l, "transB", 0);
+    if (gemm && ot_node_attr_int(l, "transA", 0)) return OCTET_OK;
+    const octet_tensor *w = const_f32(g, l->inputs[1], -1);
+    if (!w || w->ndim != 2) return OCTET_OK;
+    int64_t K = tb ? w->dims[1] : w->dims[0], M = tb ? w->dims[0] : w->dims[1];
+    const octet_tensor *c = gemm && ot_node_input(l, 2) ? const_f32(g, l->inputs[2], -1) : NULL;
+    if (gemm && ot_node_input(l, 2) && (!c || (ot_tensor_numel(c) != 1 && ot_tensor_numel(c) != M))) return OCTET_OK;
+    float *s, *t;
+    if (!bn_affine(g, bn, K, &s, &t)) return OCTET_OK;
+    octet_tensor *nw = ot_tensor_clone(w), *nb = ot_tensor_new(OCTET_FLOAT, 1, &M);
+    char *wn = ot_graph_unique_name(g, l->name[0] ? l->name : l->outputs[0], "_bn_W");
+    char *bname = ot_graph_unique_name(g, l->name[0] ? l->name : l->outputs[0], "_bn_B");
+    char *x = ot_strdup(bn->inputs[0]);
+    octet_status st = (nw && nb && wn && bname && x) ? OCTET_OK : ot_err(OCTET_ERR_NOMEM, "out of memory");
+    if (st == OCTET_OK) {
+        float alpha = gemm ? ot_node_attr_float(l, "alpha", 1.0f) : 1.0f, beta = gemm ? ot_node_attr_float(l, "beta", 1.0f) : 1.0f;
+        const float *wd = w->data;
+        float *nwd = nw->data, *nbd = nb->data;
+        for (int64_t m = 0; m < M; m++) {
+            double acc = c ? (double)beta * ((const float *)c->data)[ot_tensor_numel(c) == 1 ? 0 : m] : 0.0;
+            for (int64_t k = 0; k < K; k++) {
+                int64_t at = tb ? m * K + k : k * M + m;
+                acc += (double)alpha * t[k] * wd[at];
+                nwd[at] = wd[at] * s[k];
+            }
+            nbd[m] = (float)acc;
         }
-    }
-    char *wname = NULL, *bname = NULL;
-    octet_status st = add_init(g, conv->name[0] ? conv->name : conv->outputs[0], "_bn_W", nw, &wname);
-    if (st == OCTET_OK) st = add_init(g, conv->name[0] ? conv->name : conv->outputs[0], "_bn_B", nb, &bname);
-    else octet_tensor_free(nb);
-    if (st == OCTET_OK) {
-        const char *ins[3] = {conv->inputs[0], wname, bname};
-        st = ot_node_set_inputs(conv, 3, ins);
+        st = ot_graph_add_initializer(g, wn, nw), nw = NULL;
+        if (st == OCTET_OK) st = ot_graph_add_initializer(g, bname, nb), nb = NULL;
     }
     if (st == OCTET_OK) {
-        const char *out = bn->outputs[0];
-        st = ot_node_set_outputs(conv, 1, &out);
+        ot_node *ln = g->nodes[li];
+        const char *ins[3] = {x, wn, bname};
+        st = ot_node_set_inputs(ln, 3, ins);
+        if (st == OCTET_OK && !gemm) {
+            char *op = ot_strdup("Gemm");
+            if (!op) st = ot_err(OCTET_ERR_NOMEM, "out of memory");
+            else free(ln->op_type), ln->op_type = op;
+        }
+        for (int a = 0; st == OCTET_OK && a < ln->n_attrs; a++)
+            if (strcmp(ln->attrs[a].name, "beta") == 0) ln->attrs[a].f = 1.0f, ln->attrs[a].type = OT_ATTR_FLOAT;
     }
-    free(wname);
-    free(bname);
-    if (st != OCTET_OK) return st;
-    ot_graph_remove_node(g, bi);
-    *done = true;
-    return OCTET_OK;
+    octet_tensor_free(nw);
+    octet_tensor_free(nb);
+    free(wn), free(bname), free(x), free(s), free(t);
+    if (st == OCTET_OK) {
+        ot_graph_remove_node(g, bi);
+        *done = true;
+    }
+    return st;
 }
 
 octet_status ot_pass_fold_batchnorm(octet_model *m, int *folded) {
     ot_graph *g = m->graph;
     int n = 0;
-    for (int i = 0; i < g->n_nodes; i++) {
-        ot_node *c = g->nodes[i];
-        if (!ot_domain_is_onnx(c->domain) || (strcmp(c->op_type, "Conv") && strcmp(c->op_type, "ConvTranspose")) ||
-            c->n_outputs != 1)
-            continue;
-        if (ot_graph_count_reads(g, c->outputs[0]) != 1) continue;
-        int bi = ot_graph_find_reader(g, c->outputs[0]);
-        if (bi < 0 || strcmp(g->nodes[bi]->op_type, "BatchNormalization") || !ot_domain_is_onnx(g->nodes[bi]->domain) ||
-            strcmp(g->nodes[bi]->inputs[0], c->outputs[0]))
-            continue;
-        bool done;
-        OT_TRY(fold_one(g, i, bi, &done));
-        if (done) {
-            n++;
-            if (bi < i) i--;
+    for (bool again = true; again;) {
+        again = false;
+        for (int i = 0; i < g->n_nodes && !again; i++) {
+            if (!is_bn(g->nodes[i])) continue;
+            bool done;
+            OT_TRY(fold_backward(g, i, &done));
+            if (!done) OT_TRY(fold_forward(g, i, &done));
+            if (done) n++, again = true;
         }
     }
     if (folded) *folded = n;

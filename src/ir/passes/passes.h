@@ -43,8 +43,8 @@ octet_status ot_infer_shapes(octet_model *m, const ot_dim_binding *bind, int n_b
  * first. */
 octet_status ot_pass_fold_shapes(octet_model *m, int *folded);
 
-/* Fold BatchNormalization (inference) into a preceding Conv / ConvTranspose whose weights are constant
- * and whose output only the BatchNormalization reads. New weights get new names; shared originals stay. */
+/* Fold BatchNormalization (inference) into a preceding Conv / ConvTranspose / Gemm / 2-D MatMul (which
+ * becomes a Gemm) whose weights are constant and whose output only the BatchNormalization reads. New weights get new names; shared originals stay. */
 octet_status ot_pass_fold_batchnorm(octet_model *m, int *folded);
 
 /* Runtime fusion: Conv followed by Relu / Clip (constant bounds) / LeakyRelu / Sigmoid / Tanh /

@@ -8,14 +8,17 @@
  * so it runs on the int8 kernels with no float round trip, as ONNX Runtime does. Activations between
  * the op and Q are exact to fold: Q is monotonic, so Q(relu(y)) = max(Q(y), Q(0)) and
  * Q(clip(y, a, b)) = clamp(Q(y), Q(a), Q(b)); they become clamp bounds of the integer output.
- * Shape ops wrapped in DQ/Q with identical parameters run directly on the quantized tensor.
+ * Shape ops (and nearest Resize, Pad with zeros: padded with the zero point) wrapped in DQ/Q with
+ * identical parameters run directly on the quantized tensor. Softmax becomes com.microsoft QLinearSoftmax.
+ * The portable mode (files: quant/qoperator.c) writes nothing octet-specific: an activation that the
+ * output Q does not already imply keeps its Conv float instead of becoming octet_act_lo/hi bounds.
  * DequantizeLinear nodes left without readers are removed by dead-code elimination afterwards. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ir/passes/passes.h"
+#include "ir/passes/qdq_fuse.h"
 #include "kernels/requant.h"
 #include "ops/op.h"
 #include "quant/qparams.h"
@@ -24,6 +27,7 @@ typedef struct qdq {
     ot_graph *g;
     int64_t opset;
     int fused;
+    bool portable; /* only what ONNX Runtime runs: no octet_act_* clamp attributes */
 } qdq;
 
 static bool is_op(const ot_node *n, const char *op) {
@@ -289,7 +293,8 @@ static octet_status fuse_linear(qdq *c, int i, bool *done) {
     if (!fold_activation(c, op->outputs[0], &to_q, &act, &lo, &hi)) return OCTET_OK;
     q_info q;
     if (!find_q(g, to_q, &q)) return OCTET_OK;
-    if (!conv && act >= 0 && !activation_is_implied(&q, lo, hi)) return OCTET_OK; /* QLinearMatMul: no clamp */
+    /* QLinearMatMul has no clamp; QLinearConv's is octet's own attribute */
+    if ((!conv || c->portable) && act >= 0 && !activation_is_implied(&q, lo, hi)) return OCTET_OK;
     char *bias = NULL;
     if (conv && ot_node_input(op, 2)) {
         int64_t M = wq->dims[0];
@@ -310,7 +315,7 @@ static octet_status fuse_linear(qdq *c, int i, bool *done) {
                          : NULL;
         if (!n) s = ot_err(OCTET_ERR_NOMEM, "out of memory");
         if (s == OCTET_OK && conv) s = copy_attrs(n, op);
-        if (s == OCTET_OK && act >= 0 && conv) {
+        if (s == OCTET_OK && act >= 0 && conv && !activation_is_implied(&q, lo, hi)) {
             int32_t qlo, qhi;
             act_bounds(&q, lo, hi, &qlo, &qhi);
             s = ot_node_add_attr_int(n, "octet_act_lo", qlo);
@@ -446,6 +451,11 @@ static octet_status fuse_contrib(qdq *c, int i, bool *done) {
         if (!n) s = ot_err(OCTET_ERR_NOMEM, "out of memory");
         if (s == OCTET_OK) s = copy_attrs(n, op);
         if (s == OCTET_OK && (strstr(op->op_type, "Pool") != NULL)) s = ot_node_add_attr_int(n, "channels_last", 0);
+        if (s == OCTET_OK && strcmp(op->op_type, "Softmax") == 0) {
+            /* QLinearSoftmax: the axis default is -1 whatever 'opset' says; write the op's own meaning */
+            if (!ot_node_attr(op, "axis")) s = ot_node_add_attr_int(n, "axis", c->opset < 13 ? 1 : -1);
+            if (s == OCTET_OK) s = ot_node_add_attr_int(n, "opset", c->opset);
+        }
         if (s == OCTET_OK) {
             int drop[3] = {i, act, q.node};
             remove_nodes(g, drop, 3);
@@ -458,7 +468,8 @@ static octet_status fuse_contrib(qdq *c, int i, bool *done) {
 }
 
 static bool has_contrib_twin(const ot_node *n) {
-    static const char *ops[] = {"Add", "Mul", "GlobalAveragePool", "AveragePool", "Concat", "Sigmoid", "LeakyRelu", NULL};
+    static const char *ops[] = {"Add",     "Mul",       "GlobalAveragePool", "AveragePool", "Concat",
+                                "Sigmoid", "LeakyRelu", "Softmax",           NULL};
     for (int i = 0; ops[i]; i++)
         if (strcmp(n->op_type, ops[i]) == 0) return true;
     return false;
@@ -485,7 +496,31 @@ static octet_status fuse_movement(qdq *c, int i, bool *done) {
     int32_t dz = scalar_zp(d.zp_t), qz = scalar_zp(q.zp_t);
     octet_dtype dt = d.zp_t ? d.zp_t->dtype : OCTET_UINT8;
     if (dz != qz || dt != q.qtype) return OCTET_OK;
-    /* op reads the quantized tensor and writes the Q's output */
+    /* op reads the quantized tensor and writes the Q's output; Pad pads with the zero point (= real 0) */
+    char *pad_value = NULL;
+    if (strcmp(op->op_type, "Pad") == 0) {
+        octet_tensor *t = ot_tensor_new(q.qtype, 0, NULL);
+        pad_value = ot_graph_unique_name(g, op->name[0] ? op->name : op->outputs[0], "_pad_value");
+        if (!t || !pad_value) {
+            octet_tensor_free(t);
+            free(pad_value);
+            return ot_err(OCTET_ERR_NOMEM, "out of memory");
+        }
+        ot_tensor_set_f64(t, 0, qz);
+        octet_status s = ot_graph_add_initializer(g, pad_value, t);
+        if (s == OCTET_OK && op->n_inputs < 3) {
+            const char *ins[3] = {op->inputs[0], op->n_inputs > 1 ? op->inputs[1] : "", ""};
+            s = ot_node_set_inputs(g->nodes[i], 3, ins);
+        }
+        if (s == OCTET_OK) {
+            ot_node *pn = g->nodes[i];
+            free(pn->inputs[2]);
+            pn->inputs[2] = pad_value;
+            pad_value = NULL;
+        }
+        free(pad_value);
+        if (s != OCTET_OK) return s;
+    }
     ot_node *n = g->nodes[i];
     char *in0 = strdup(d.q), *out = strdup(q.out);
     if (!in0 || !out) {
@@ -503,8 +538,22 @@ static octet_status fuse_movement(qdq *c, int i, bool *done) {
     return OCTET_OK;
 }
 
-octet_status ot_pass_qdq_to_qoperator(octet_model *m, int *fused) {
-    qdq c = {m->graph, ot_model_opset(m, ""), 0};
+bool ot_qdq_keeps_params(const ot_graph *g, const ot_node *n) {
+    if (ot_op_moves_values(n)) return true;
+    if (!ot_domain_is_onnx(n->domain) || n->n_inputs < 1) return false;
+    if (strcmp(n->op_type, "Resize") == 0) return strcmp(ot_node_attr_string(n, "mode", "nearest"), "nearest") == 0;
+    if (strcmp(n->op_type, "Pad") != 0 || strcmp(ot_node_attr_string(n, "mode", "constant"), "constant") != 0) return false;
+    if (ot_node_attr_float(n, "value", 0.0f) != 0.0f) return false; /* Pad < 11 */
+    const char *v = ot_node_input(n, 2);
+    if (!v) return true;
+    const octet_tensor *t = init_of(g, v);
+    return t && ot_tensor_numel(t) == 1 && ot_tensor_get_f64(t, 0) == 0.0;
+}
+
+octet_status ot_pass_qdq_to_qoperator(octet_model *m, int *fused) { return ot_pass_qdq_fuse(m, NULL, fused); }
+
+octet_status ot_pass_qdq_fuse(octet_model *m, const ot_qdq_fuse_options *opts, int *fused) {
+    qdq c = {m->graph, ot_model_opset(m, ""), 0, opts && opts->portable};
     bool changed = true;
     while (changed) {
         changed = false;
@@ -515,7 +564,7 @@ octet_status ot_pass_qdq_to_qoperator(octet_model *m, int *fused) {
             if (strcmp(n->op_type, "Conv") == 0 || strcmp(n->op_type, "MatMul") == 0) OT_TRY(fuse_linear(&c, i, &done));
             else if (strcmp(n->op_type, "Gemm") == 0) OT_TRY(fuse_gemm(&c, i, &done));
             else if (has_contrib_twin(n)) OT_TRY(fuse_contrib(&c, i, &done));
-            else if (ot_op_moves_values(n)) OT_TRY(fuse_movement(&c, i, &done));
+            else if (ot_qdq_keeps_params(c.g, n)) OT_TRY(fuse_movement(&c, i, &done));
             if (done) {
                 c.fused++;
                 changed = true;
