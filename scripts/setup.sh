@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Install what octet's build, tests and demo need. Idempotent: installs only what is missing.
 #   scripts/setup.sh [--with-torch]     (root, or sudo available, for apt-get)
-# Debian packages: compiler, CMake, protobuf-c, ONNX's .proto, OpenBLAS, cmocka, zlib, Python with
-# numpy + onnx (test fixtures only), clang + libFuzzer (fuzzers), node + npm (ONNX Runtime oracle).
+# Debian packages: compiler, CMake, protobuf-c, ONNX's .proto, OpenBLAS, cmocka, zlib, stb (images), Python with
+# numpy + onnx (test fixtures only), Fashion-MNIST (the demo and its accuracy test), clang + libFuzzer (fuzzers), node + npm (ONNX Runtime oracle).
 # npm: onnxruntime-node into tests/ort/node_modules (CPU binaries ship inside the package).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 pkgs=(build-essential cmake pkg-config protobuf-c-compiler libprotobuf-c-dev libonnx-dev libopenblas-dev
-      libcmocka-dev zlib1g-dev python3-numpy python3-onnx clang libclang-rt-dev)
+      libcmocka-dev zlib1g-dev libstb-dev python3-numpy python3-onnx clang libclang-rt-dev dataset-fashion-mnist)
 # PyTorch is large: only with --with-torch (examples, peer benchmarks) or when a test imports it.
 if [ "${1:-}" = --with-torch ] || grep -rqsE '^\s*(import|from) torch' --include='*.py' "$root/tests"; then
     pkgs+=(python3-torch)

@@ -22,6 +22,7 @@ int cmd_info(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 /* octet quantize --mode dynamic (cmd_quantize_dynamic.c); cmd_quantize hands it the same argv. */
 int cmd_quantize_dynamic(int argc, char **argv);
 

@@ -10,6 +10,7 @@ static const cli_command k_commands[] = {
     {"run", cmd_run, "run a model on .npy/.npz inputs, write the outputs as .npy"},
     {"bench", cmd_bench, "measure a model's latency and peak memory"},
     {"quantize", cmd_quantize, "quantize a model to int8: --mode dynamic or static"},
+    {"compare", cmd_compare, "compare a quantized model with its float original on data (SQNR, top-1)"},
 };
 #define N_COMMANDS (sizeof k_commands / sizeof *k_commands)
 
