@@ -2,6 +2,7 @@
 #include "kernels/dwconv_s8.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,9 @@ octet_status ot_dwconv_s8_pack_isa(ot_dwconv_packed **out, const ot_dwconv_param
         corr[c] = (int32_t)(b - (uint32_t)zx_u * s);
         sc[c] = scale_at(prm, c);
     }
+    p->int_clamp = true;
+    for (int c = 0; c < C; c++)
+        if (!(fabsf(sc[c]) < 0.99f)) p->int_clamp = false;   /* (NaN too) */
     p->isa->pack(p->w, wz, corr, sc, C, T);
     free(wz);
     free(corr);

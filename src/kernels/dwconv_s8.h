@@ -71,6 +71,8 @@ struct ot_dwconv_packed {
     int32_t zy;
     float lo_f, hi_f;         /* lo - zy, hi - zy */
     bool y_signed;
+    bool int_clamp;           /* every scale finite with |scale| < 0.99: |acc * scale| < 2^31, so a variant
+                               * may clamp after rounding, on integers (the same results: requant.h) */
     uint8_t *zrow;            /* C + 64 bytes of zx (raw) for padding taps */
     void *w;
 };

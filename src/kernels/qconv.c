@@ -7,11 +7,14 @@
 #include <string.h>
 
 #include "kernels/dwconv_s8.h"
+#include "kernels/qwino.h"
 #include "util/mem.h"
 #include "util/status.h"
 
 /* Bytes of im2col tile one thread fills before handing it to the qgemm (about half of L2). */
 #define QCONV_COL_BUDGET (192 * 1024)
+/* Bytes past an im2col tile that its fast copies may overwrite (see copy_run). */
+#define QCONV_COL_SLACK 32
 /* Channels per depthwise block for NCHW data. */
 #define QCONV_DW_BLOCK 32
 
@@ -23,6 +26,7 @@ struct ot_qconv {
     ot_qgemm_packed **pb;       /* [G], GEMM path */
     ot_dwconv_packed **dw;      /* depthwise path: [n_dw] packs of channel blocks (NCHW) or one (NHWC) */
     int n_dw, dw_block;         /* packs, channels per pack */
+    ot_qwino *wino;             /* Winograd path (3x3, unit stride): replaces pb */
 };
 
 static int type_lo(bool sgn) { return sgn ? -128 : 0; }
@@ -38,6 +42,7 @@ void ot_qconv_free(ot_qconv *q) {
     if (q->dw)
         for (int b = 0; b < q->n_dw; b++) ot_dwconv_s8_free(q->dw[b]);
     free(q->dw);
+    ot_qwino_free(q->wino);
     free(q->scale);
     free(q);
 }
@@ -141,6 +146,15 @@ octet_status ot_qconv_create(ot_qconv **out, const ot_qconv_desc *d, ot_isa isa)
         return OCTET_OK;
     }
 
+    if (d->unit_stride) {
+        st = ot_qwino_create(&q->wino, d, isa);
+        if (st != OCTET_OK) goto fail;
+        if (q->wino) {
+            *out = q;
+            return OCTET_OK;
+        }
+    }
+
     /* GEMM path: per group, B = weights reordered to [Mg][T][Cg] (b_trans, K = T*Cg). */
     q->pb = ot_calloc((size_t)d->G, sizeof *q->pb);
     size_t wbytes = (size_t)q->Mg * (size_t)q->K;
@@ -233,50 +247,93 @@ static inline void copy_bytes(uint8_t *dst, const uint8_t *src, size_t n) {
     }
 }
 
-static inline void fill_bytes(uint8_t *dst, uint8_t v, size_t n) {
-    if (n > 32) {
-        memset(dst, v, n);
-        return;
+/* A run of n <= 32 bytes with one or two 16-byte moves when the source has that many bytes before
+ * xend. The destination may be overwritten up to 32 bytes past the run: im2col writes each row left to
+ * right, so the excess is rewritten by what follows (the tile buffer has 32 bytes of slack). */
+static inline void copy_run(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t *xend) {
+    size_t avail = (size_t)(xend - src);
+    if (n <= 16 && avail >= 16) {
+        memcpy(dst, src, 16);
+    } else if (n <= 32 && avail >= 32) {
+        memcpy(dst, src, 32);
+    } else {
+        copy_bytes(dst, src, n);
     }
-    for (size_t i = 0; i < n; i++) dst[i] = v;
+}
+
+static inline void fill_run(uint8_t *dst, uint8_t v, size_t n) {
+    if (n <= 16)
+        memset(dst, v, 16);
+    else if (n <= 32)
+        memset(dst, v, 32);
+    else
+        memset(dst, v, n);
 }
 
 /* Rows [p0, p1) of the im2col matrix of group g: row = output pixel, K = T*Cg bytes, taps outer.
  * With dilation 1 along W and a group spanning all channels, the kw taps of a kernel row are one
- * contiguous run of kw*C bytes of the image, copied at once when it lies inside the image. */
-static void im2col_nhwc(const ot_qconv *q, const run_geom *r, const uint8_t *x, int g, int p0, int p1, uint8_t *col) {
-    const int C = q->d.C, Cg = q->Cg, K = q->K, kw = q->kk[2];
+ * contiguous run of kw*C bytes of the image, copied at once when it lies inside the image. The image
+ * rows the kernel rows read are found once per output row (rows: scratch for kh*kd pointers). col must
+ * have QCONV_COL_SLACK bytes past the last row. */
+static void im2col_nhwc(const ot_qconv *q, const run_geom *r, const uint8_t *x, int g, int p0, int p1, uint8_t *col,
+                        const uint8_t **rows) {
+    const int C = q->d.C, Cg = q->Cg, K = q->K, kw = q->kk[2], kr = q->kk[0] * q->kk[1];
     const uint8_t zx = (uint8_t)q->d.zx;
-    const size_t cg = (size_t)Cg;
-    const int OW = r->out[2], OH = r->out[1], W = r->in[2];
-    const bool run_ok = r->d[2] == 1 && Cg == C;
+    const size_t cg = (size_t)Cg, run = (size_t)kw * cg, C_ = (size_t)C;
+    const int OW = r->out[2], OH = r->out[1], W = r->in[2], s2 = r->s[2], d2 = r->d[2], pl = r->p[2];
+    const bool run_ok = d2 == 1 && Cg == C;
+    const size_t in_img = r->S_in * C_;
+    /* p counts pixels over all images: p = ((n * OD + o0) * OH + o1) * OW + o2 */
+    int o2 = p0 % OW, rest = p0 / OW, o1 = rest % OH, o0 = rest / OH, img = o0 / r->out[0];
+    o0 %= r->out[0];
+    x += (size_t)img * in_img;
+    const uint8_t *xend = x + in_img;
+    bool fresh = true;
     for (int p = p0; p < p1; p++) {
-        int o2 = p % OW, rest = p / OW, o1 = rest % OH, o0 = rest / OH;
+        if (fresh) {   /* a new output row: the image row of each kernel row, or NULL in the padding */
+            int t = 0;
+            for (int a0 = 0; a0 < q->kk[0]; a0++) {
+                int i0 = o0 * r->s[0] - r->p[0] + a0 * r->d[0];
+                bool in0 = i0 >= 0 && i0 < r->in[0];
+                for (int a1 = 0; a1 < q->kk[1]; a1++, t++) {
+                    int i1 = o1 * r->s[1] - r->p[1] + a1 * r->d[1];
+                    rows[t] = in0 && i1 >= 0 && i1 < r->in[1]
+                                  ? x + ((size_t)i0 * r->in[1] + (size_t)i1) * (size_t)W * C_ + (size_t)g * cg
+                                  : NULL;
+                }
+            }
+            fresh = false;
+        }
         uint8_t *dst = col + (size_t)(p - p0) * (size_t)K;
-        int iw0 = o2 * r->s[2] - r->p[2];
-        bool row_inside = run_ok && iw0 >= 0 && iw0 + kw <= W;
-        for (int a0 = 0; a0 < q->kk[0]; a0++) {
-            int i0 = o0 * r->s[0] - r->p[0] + a0 * r->d[0];
-            bool in0 = i0 >= 0 && i0 < r->in[0];
-            for (int a1 = 0; a1 < q->kk[1]; a1++) {
-                int i1 = o1 * r->s[1] - r->p[1] + a1 * r->d[1];
-                if (!in0 || i1 < 0 || i1 >= r->in[1]) {
-                    fill_bytes(dst, zx, (size_t)kw * cg);
-                    dst += (size_t)kw * cg;
-                    continue;
-                }
-                const uint8_t *xrow = x + ((size_t)i0 * r->in[1] + (size_t)i1) * (size_t)W * (size_t)C + (size_t)g * cg;
-                if (row_inside) {
-                    copy_bytes(dst, xrow + (size_t)iw0 * (size_t)C, (size_t)kw * cg);
-                    dst += (size_t)kw * cg;
-                    continue;
-                }
+        int iw0 = o2 * s2 - pl;
+        if (run_ok && iw0 >= 0 && iw0 + kw <= W) {
+            const size_t off = (size_t)iw0 * C_;
+            for (int t = 0; t < kr; t++, dst += run) {
+                if (rows[t])
+                    copy_run(dst, rows[t] + off, run, xend);
+                else
+                    fill_run(dst, zx, run);
+            }
+        } else {
+            for (int t = 0; t < kr; t++) {
                 for (int a2 = 0; a2 < kw; a2++, dst += cg) {
-                    int i2 = iw0 + a2 * r->d[2];
-                    if (i2 >= 0 && i2 < W)
-                        copy_bytes(dst, xrow + (size_t)i2 * (size_t)C, cg);
+                    int i2 = iw0 + a2 * d2;
+                    if (rows[t] && i2 >= 0 && i2 < W)
+                        copy_run(dst, rows[t] + (size_t)i2 * C_, cg, xend);
                     else
-                        fill_bytes(dst, zx, cg);
+                        fill_run(dst, zx, cg);
+                }
+            }
+        }
+        if (++o2 == OW) {
+            o2 = 0;
+            fresh = true;
+            if (++o1 == OH) {
+                o1 = 0;
+                if (++o0 == r->out[0]) {   /* the next image */
+                    o0 = 0;
+                    x += in_img;
+                    xend += in_img;
                 }
             }
         }
@@ -380,13 +437,18 @@ static void transpose(void *dst, const void *src, size_t rows, size_t cols, size
     }
 }
 
+void ot_qconv_transpose(void *dst, const void *src, size_t rows, size_t cols, size_t esz, int threads) {
+    if (rows == 0 || cols == 0) return;
+    transpose(dst, src, rows, cols, esz, threads < 1 ? 1 : threads);
+}
+
 /* ---- GEMM path ---- */
 
 typedef struct gemm_job {
     const uint8_t *xh;     /* channels-last input, `images` images */
     void *y;               /* output: [images*S][M], or one image [M][S] when y_nchw */
     bool y_nchw;
-    int images;            /* > 1 only for pointwise channels-last */
+    int images;            /* > 1 only for channels-last (y is then [images*S][M]) */
     bool pointwise;        /* 1x1, stride 1, no padding: the image itself is the GEMM's A */
 } gemm_job;
 
@@ -397,10 +459,60 @@ static bool is_pointwise(const ot_qconv *q, const run_geom *r) {
     return pw;
 }
 
+typedef struct gemm_tiles {
+    int P, ntiles, items, S, lda;
+    int inner;             /* threads each qgemm call may use */
+} gemm_tiles;
+
+/* The items (group, tile) of one thread: called by each thread of a team (the omp for splits the
+ * items), or alone outside any parallel region. */
+static octet_status gemm_worker(const ot_qconv *q, const run_geom *r, const gemm_job *j, const gemm_tiles *t) {
+    const int esz = ot_qconv_out_elem(q), M = q->d.M, Mg = q->Mg, P = t->P, S = t->S, lda = t->lda;
+    uint8_t *col = j->pointwise ? NULL : ot_aligned_alloc((size_t)P * (size_t)lda + QCONV_COL_SLACK);
+    const uint8_t **rows = j->pointwise ? NULL : ot_malloc((size_t)q->kk[0] * (size_t)q->kk[1] * sizeof *rows);
+    void *tbuf = j->y_nchw ? ot_aligned_alloc((size_t)P * (size_t)Mg * (size_t)esz) : NULL;
+    octet_status mine = OCTET_OK;
+    if ((!j->pointwise && (!col || !rows)) || (j->y_nchw && !tbuf)) mine = OCTET_ERR_NOMEM;
+#pragma omp for schedule(dynamic, 1)
+    for (int it = 0; it < t->items; it++) {
+        if (mine != OCTET_OK) continue;
+        int g = it / t->ntiles, p0 = (it % t->ntiles) * P, p1 = p0 + P < S ? p0 + P : S;
+        const uint8_t *a;
+        if (j->pointwise) {
+            a = j->xh + (size_t)p0 * (size_t)q->d.C + (size_t)g * (size_t)q->Cg;
+        } else {
+            im2col_nhwc(q, r, j->xh, g, p0, p1, col, rows);
+            a = col;
+        }
+        ot_qgemm_out o = {0};
+        o.type = q->d.out_type;
+        if (j->y_nchw) {
+            o.c = tbuf;
+            o.ldc = Mg;
+        } else {
+            o.c = (char *)j->y + ((size_t)p0 * (size_t)M + (size_t)g * (size_t)Mg) * (size_t)esz;
+            o.ldc = M;
+        }
+        o.scale = q->scale ? q->scale + (size_t)g * Mg : NULL;
+        o.scale_per_col = true;
+        o.zp = q->d.zy;
+        o.lo = q->d.lo;
+        o.hi = q->d.hi;
+        mine = ot_qgemm(q->pb[g], p1 - p0, a, lda, q->d.zx, q->d.x_signed, &o, t->inner);
+        if (mine == OCTET_OK && j->y_nchw)
+            transpose_block((char *)j->y + ((size_t)g * Mg * (size_t)S + (size_t)p0) * (size_t)esz, (size_t)S, tbuf,
+                            (size_t)Mg, (size_t)(p1 - p0), (size_t)Mg, (size_t)esz);
+    }
+    ot_aligned_free(col);
+    free(rows);
+    ot_aligned_free(tbuf);
+    return mine;
+}
+
 /* The GEMM over tiles of P output pixels per group; each tile's result goes straight to y (NHWC) or
  * through a small buffer transposed into y (NCHW), while it is still in cache. */
 static octet_status gemm_run(const ot_qconv *q, const run_geom *r, const gemm_job *j, int threads) {
-    const int esz = ot_qconv_out_elem(q), G = q->d.G, M = q->d.M, Mg = q->Mg;
+    const int esz = ot_qconv_out_elem(q), G = q->d.G, Mg = q->Mg;
     const int S = (int)r->S_out * j->images;
     const int lda = j->pointwise ? q->d.C : (q->K > 0 ? q->K : 1);
     /* P: the im2col tile (or the A rows read, for pointwise) and the output tile stay within L2 */
@@ -408,100 +520,119 @@ static octet_status gemm_run(const ot_qconv *q, const run_geom *r, const gemm_jo
     int P = (int)(QCONV_COL_BUDGET / (big > 0 ? big : 1));
     if (P < 16) P = 16;
     P = (P + 15) / 16 * 16;
+    bool split_inside = false;   /* few rows: one tile at a time, the qgemm splits rows and columns */
     if (threads > 1) {
-        int want = (2 * threads + G - 1) / G;  /* tiles per group */
-        int pmax = (S + want - 1) / want;
-        pmax = (pmax + 15) / 16 * 16;
-        if (pmax < 16) pmax = 16;
-        if (P > pmax) P = pmax;
+        if (G == 1 && S < 64 * threads) {
+            split_inside = true;
+        } else {
+            /* equal tiles, a multiple of the thread count (two per thread at least), rows a multiple of
+             * the micro-kernel's 6: tiles of 16-row granularity left whole threads idle at the end */
+            int64_t want = ((int64_t)S + P - 1) / P;
+            int64_t min_tiles = (2 * threads + G - 1) / G;
+            if (want < min_tiles) want = min_tiles;
+            if (G == 1) want = (want + threads - 1) / threads * threads;
+            int64_t pt = ((int64_t)S + want - 1) / want;
+            pt = (pt + 5) / 6 * 6;
+            if (pt < P) P = (int)pt;
+        }
     }
     if (P > S) P = S;
     if (P < 1) P = 1;
     const int ntiles = (S + P - 1) / P, items = G * ntiles;
-    int outer = threads > 1 && items >= threads ? threads : 1;
+    int outer = threads > 1 && !split_inside && items >= threads ? threads : 1;
     int inner = outer > 1 ? 1 : threads;
+    gemm_tiles t = {P, ntiles, items, S, lda, inner};
     octet_status fail = OCTET_OK;
-#pragma omp parallel num_threads(outer) if (outer > 1)
-    {
-        uint8_t *col = j->pointwise ? NULL : ot_aligned_alloc((size_t)P * (size_t)lda);
-        void *tbuf = j->y_nchw ? ot_aligned_alloc((size_t)P * (size_t)Mg * (size_t)esz) : NULL;
-        octet_status mine = OCTET_OK;
-        if ((!j->pointwise && !col) || (j->y_nchw && !tbuf)) mine = OCTET_ERR_NOMEM;
-#pragma omp for schedule(dynamic, 1)
-        for (int it = 0; it < items; it++) {
-            if (mine != OCTET_OK) continue;
-            int g = it / ntiles, p0 = (it % ntiles) * P, p1 = p0 + P < S ? p0 + P : S;
-            const uint8_t *a;
-            if (j->pointwise) {
-                a = j->xh + (size_t)p0 * (size_t)q->d.C + (size_t)g * (size_t)q->Cg;
-            } else {
-                im2col_nhwc(q, r, j->xh, g, p0, p1, col);
-                a = col;
-            }
-            ot_qgemm_out o = {0};
-            o.type = q->d.out_type;
-            if (j->y_nchw) {
-                o.c = tbuf;
-                o.ldc = Mg;
-            } else {
-                o.c = (char *)j->y + ((size_t)p0 * (size_t)M + (size_t)g * (size_t)Mg) * (size_t)esz;
-                o.ldc = M;
-            }
-            o.scale = q->scale ? q->scale + (size_t)g * Mg : NULL;
-            o.scale_per_col = true;
-            o.zp = q->d.zy;
-            o.lo = q->d.lo;
-            o.hi = q->d.hi;
-            mine = ot_qgemm(q->pb[g], p1 - p0, a, lda, q->d.zx, q->d.x_signed, &o, inner);
-            if (mine == OCTET_OK && j->y_nchw)
-                transpose_block((char *)j->y + ((size_t)g * Mg * (size_t)S + (size_t)p0) * (size_t)esz, (size_t)S,
-                                tbuf, (size_t)Mg, (size_t)(p1 - p0), (size_t)Mg, (size_t)esz);
-        }
-        ot_aligned_free(col);
-        ot_aligned_free(tbuf);
-        if (mine != OCTET_OK) {
+    if (outer > 1) {
+#pragma omp parallel num_threads(outer)
+        {
+            octet_status mine = gemm_worker(q, r, j, &t);
+            if (mine != OCTET_OK) {
 #pragma omp critical(ot_qconv_fail)
-            fail = mine;
+                fail = mine;
+            }
         }
+    } else {
+        /* not inside a parallel region: the qgemm's own threads are then a first-level team */
+        fail = gemm_worker(q, r, j, &t);
     }
     if (fail != OCTET_OK) return ot_err(fail, "qconv: convolution failed (out of memory?)");
     return OCTET_OK;
 }
 
-/* Depthwise on NCHW data: per (image, channel block), transpose the block's planes to
- * channels-last, run the depthwise kernel, transpose the result back; blocks run in parallel. */
-static octet_status dw_nchw(const ot_qconv *q, const run_geom *r, int N, const void *x, void *y, int threads) {
+typedef struct dw_job {
+    const void *x;
+    void *y;
+    int N, items, inner;
+} dw_job;
+
+/* The (image, channel block) items of one thread (an omp for inside a team, or alone outside one). */
+static octet_status dw_worker(const ot_qconv *q, const run_geom *r, const dw_job *jb) {
     const int C = q->d.C, Cb = q->dw_block;
     const size_t S_in = r->S_in, S_out = r->S_out;
+    uint8_t *xb = ot_aligned_alloc(S_in * (size_t)Cb + 1), *yb = ot_aligned_alloc(S_out * (size_t)Cb + 1);
+    octet_status mine = xb && yb ? OCTET_OK : OCTET_ERR_NOMEM;
+#pragma omp for schedule(dynamic, 1)
+    for (int it = 0; it < jb->items; it++) {
+        if (mine != OCTET_OK) continue;
+        int n = it / q->n_dw, b = it % q->n_dw, c0 = b * Cb, cn = C - c0 < Cb ? C - c0 : Cb;
+        const uint8_t *xs = (const uint8_t *)jb->x + ((size_t)n * C + (size_t)c0) * S_in;
+        uint8_t *ys = (uint8_t *)jb->y + ((size_t)n * C + (size_t)c0) * S_out;
+        transpose_block(xb, (size_t)cn, xs, S_in, (size_t)cn, S_in, 1);
+        ot_dwconv_geom dg = {1, r->in[1], r->in[2], r->out[1], r->out[2], r->s[1], r->s[2], r->p[1], r->p[2],
+                             r->d[1], r->d[2]};
+        mine = ot_dwconv_s8_run(q->dw[b], &dg, xb, yb, jb->inner);
+        if (mine == OCTET_OK) transpose_block(ys, S_out, yb, (size_t)cn, S_out, (size_t)cn, 1);
+    }
+    ot_aligned_free(xb);
+    ot_aligned_free(yb);
+    return mine;
+}
+
+/* Depthwise on NCHW data: per (image, channel block), transpose the block's planes to
+ * channels-last, run the depthwise kernel, transpose the result back; blocks run in parallel (or,
+ * when there are fewer blocks than threads, each block's rows do). */
+static octet_status dw_nchw(const ot_qconv *q, const run_geom *r, int N, const void *x, void *y, int threads) {
     const int items = N * q->n_dw;
     int outer = threads > 1 && items >= threads ? threads : 1;
-    int inner = outer > 1 ? 1 : threads;
+    dw_job jb = {x, y, N, items, outer > 1 ? 1 : threads};
     octet_status fail = OCTET_OK;
-#pragma omp parallel num_threads(outer) if (outer > 1)
-    {
-        uint8_t *xb = ot_aligned_alloc(S_in * (size_t)Cb + 1), *yb = ot_aligned_alloc(S_out * (size_t)Cb + 1);
-        octet_status mine = xb && yb ? OCTET_OK : OCTET_ERR_NOMEM;
-#pragma omp for schedule(dynamic, 1)
-        for (int it = 0; it < items; it++) {
-            if (mine != OCTET_OK) continue;
-            int n = it / q->n_dw, b = it % q->n_dw, c0 = b * Cb, cn = C - c0 < Cb ? C - c0 : Cb;
-            const uint8_t *xs = (const uint8_t *)x + ((size_t)n * C + (size_t)c0) * S_in;
-            uint8_t *ys = (uint8_t *)y + ((size_t)n * C + (size_t)c0) * S_out;
-            transpose_block(xb, (size_t)cn, xs, S_in, (size_t)cn, S_in, 1);
-            ot_dwconv_geom dg = {1, r->in[1], r->in[2], r->out[1], r->out[2], r->s[1], r->s[2], r->p[1], r->p[2],
-                                 r->d[1], r->d[2]};
-            mine = ot_dwconv_s8_run(q->dw[b], &dg, xb, yb, inner);
-            if (mine == OCTET_OK) transpose_block(ys, S_out, yb, (size_t)cn, S_out, (size_t)cn, 1);
-        }
-        ot_aligned_free(xb);
-        ot_aligned_free(yb);
-        if (mine != OCTET_OK) {
+    if (outer > 1) {
+#pragma omp parallel num_threads(outer)
+        {
+            octet_status mine = dw_worker(q, r, &jb);
+            if (mine != OCTET_OK) {
 #pragma omp critical(ot_qconv_fail)
-            fail = mine;
+                fail = mine;
+            }
         }
+    } else {
+        fail = dw_worker(q, r, &jb);   /* outside a team: the kernel's threads are a first-level team */
     }
     if (fail != OCTET_OK) return ot_err(fail, "qconv: depthwise convolution failed (out of memory?)");
     return OCTET_OK;
+}
+
+/* Winograd: NHWC directly; NCHW through an NHWC copy of each image and of its result. */
+static octet_status wino_run(const ot_qconv *q, const run_geom *r, int N, const void *x, void *y, int threads) {
+    for (int i = 0; i < 3; i++)
+        if (r->s[i] != 1 || r->d[i] != 1)
+            return ot_err(OCTET_ERR_INVALID_ARG, "qconv: packed for unit strides and dilations, run with others");
+    ot_qwino_geom wg = {N, r->in[1], r->in[2], r->out[1], r->out[2], r->p[1], r->p[2]};
+    if (q->d.channels_last) return ot_qwino_run(q->wino, &wg, x, y, threads);
+    const size_t esz = (size_t)ot_qconv_out_elem(q), in_img = r->S_in * (size_t)q->d.C;
+    const size_t out_img = r->S_out * (size_t)q->d.M * esz;
+    uint8_t *xb = ot_aligned_alloc(in_img + 1), *yb = ot_aligned_alloc(out_img + 1);
+    octet_status st = xb && yb ? OCTET_OK : ot_err(OCTET_ERR_NOMEM, "qconv: out of memory for the layout buffers");
+    wg.N = 1;
+    for (int n = 0; n < N && st == OCTET_OK; n++) {
+        transpose(xb, (const uint8_t *)x + (size_t)n * in_img, (size_t)q->d.C, r->S_in, 1, threads);
+        st = ot_qwino_run(q->wino, &wg, xb, yb, threads);
+        if (st == OCTET_OK) transpose((char *)y + (size_t)n * out_img, yb, r->S_out, (size_t)q->d.M, esz, threads);
+    }
+    ot_aligned_free(xb);
+    ot_aligned_free(yb);
+    return st;
 }
 
 octet_status ot_qconv_run(const ot_qconv *q, const ot_qconv_geom *g, const void *x, void *y, int threads) {
@@ -513,6 +644,7 @@ octet_status ot_qconv_run(const ot_qconv *q, const ot_qconv_geom *g, const void 
     const size_t in_img = r.S_in * (size_t)C, out_img = r.S_out * (size_t)M * (size_t)esz;
     if (g->N == 0 || out_img == 0) return OCTET_OK;
     if ((in_img && !x) || !y) return ot_err(OCTET_ERR_INVALID_ARG, "qconv: NULL tensor");
+    if (q->wino) return wino_run(q, &r, g->N, x, y, threads);
     const bool cl = q->d.channels_last;
     const bool pw = !q->dw && is_pointwise(q, &r);
 
@@ -522,8 +654,8 @@ octet_status ot_qconv_run(const ot_qconv *q, const ot_qconv_geom *g, const void 
                                  r.d[2]};
             return ot_dwconv_s8_run(q->dw[0], &dg, x, y, threads);
         }
-        if (pw && (int64_t)g->N * (int64_t)r.S_out <= INT_MAX) {
-            gemm_job j = {x, y, false, g->N, true};
+        if ((int64_t)g->N * (int64_t)r.S_out <= INT_MAX) {   /* all images in one tile space */
+            gemm_job j = {x, y, false, g->N, pw};
             return gemm_run(q, &r, &j, threads);
         }
         for (int n = 0; n < g->N; n++) {

@@ -11,6 +11,8 @@
  *   - depthwise (G == C == M, 1-D/2-D, 8-bit output): ot_dwconv_s8, NCHW in blocks of 32 channels
  *     (transpose the block in, convolve, transpose out, all in L2; blocks run in parallel);
  *   - 1x1, stride 1, no padding: the qgemm straight on the (channels-last) image, lda = C;
+ *   - 3x3, one group, unit_stride promised, AVX2 or scalar: exact integer Winograd F(2x2, 3x3)
+ *     (qwino.h; 2.25x fewer multiplies, bit-identical results);
  *   - otherwise: im2col tiles (taps outer, channels inner; padding filled with zx) into the qgemm,
  *     weights reordered to [M][taps][C/G] and packed once.
  *   GEMM tiles of output pixels run in parallel; for NCHW output each tile is transposed into place
@@ -45,6 +47,8 @@ typedef struct ot_qconv_desc {
     int scale_count;            /* 1 or M */
     int32_t zy, lo, hi;         /* U8/S8: output zero point and clamp bounds */
     bool channels_last;         /* x, y are [N][spatial...][C] */
+    bool unit_stride;           /* promise: run only with strides and dilations of 1, which lets a 3x3
+                                 * convolution use integer Winograd (qwino.h) instead of im2col */
 } ot_qconv_desc;
 
 typedef struct ot_qconv_geom {
@@ -64,5 +68,9 @@ void ot_qconv_free(ot_qconv *q);
 int ot_qconv_out_elem(const ot_qconv *q);
 /* y = conv(x); x, y in the descriptor's layout and types. */
 octet_status ot_qconv_run(const ot_qconv *q, const ot_qconv_geom *g, const void *x, void *y, int threads);
+
+/* [rows][cols] -> [cols][rows] for elements of esz = 1 or 4 bytes (SSE2 tiles; large copies split over
+ * threads): the layout change of the int8 ops, e.g. one NCHW image (rows = C) to NHWC. */
+void ot_qconv_transpose(void *dst, const void *src, size_t rows, size_t cols, size_t esz, int threads);
 
 #endif

@@ -195,13 +195,21 @@ octet_status ot_qgemm(const ot_qgemm_packed *p, int M, const void *a, int lda, i
         fold_bias(cp.colcorr, p, za_u);
         r.colcorr = cp.colcorr;
     }
-    if (o->type != OT_QGEMM_OUT_S32) {
+    if (o->type != OT_QGEMM_OUT_S32 && o->type != OT_QGEMM_OUT_F32 && o->scale_per_col && p->npad == N) {
+        /* N needs no padding: the caller's multipliers serve as they are (no bias_f for 8-bit outputs) */
+        r.scale = o->scale;
+        r.int_clamp = true;
+        for (int n = 0; n < N; n++)
+            if (!(fabsf(o->scale[n]) < 0.99f)) r.int_clamp = false;
+    } else if (o->type != OT_QGEMM_OUT_S32) {
         cp.scale = ot_aligned_alloc(fbytes);
         cp.biasf = ot_aligned_alloc(fbytes);
         if (!cp.scale || !cp.biasf) goto nomem;
+        r.int_clamp = true;
         for (int n = 0; n < p->npad; n++) {
             cp.scale[n] = n < N ? o->scale[o->scale_per_col ? n : 0] : 0.0f;
             cp.biasf[n] = (n < N && o->bias_f) ? o->bias_f[n] : 0.0f;
+            if (!(fabsf(cp.scale[n]) < 0.99f)) r.int_clamp = false;   /* (NaN too) */
         }
         r.scale = cp.scale;
         r.biasf = cp.biasf;

@@ -37,6 +37,8 @@ typedef struct ot_qgemm_run {
     int ldc;
     int32_t zp;
     float lo_f, hi_f;         /* lo - zp, hi - zp */
+    bool int_clamp;           /* U8/S8: every scale finite, |scale| < 0.99, so |acc * scale| < 2^31 and a
+                               * variant may clamp after converting to int (same results, see qgemm_avx2.c) */
 } ot_qgemm_run;
 
 typedef struct ot_qgemm_isa {

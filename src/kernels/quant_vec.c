@@ -11,6 +11,23 @@ void ot_qvec_quantize(const float *x, size_t n, float scale, int32_t zp, bool ou
     qv()->quantize(x, n, scale, zp, out_signed, y);
 }
 
+void ot_qvec_quantize_nhwc(const float *x, size_t plane, int C, size_t n, float scale, int32_t zp, bool out_signed,
+                           void *y) {
+    const ot_quant_vec_isa *k = qv();
+    if (C == 3 && k->quantize_nhwc3) {
+        k->quantize_nhwc3(x, plane, n, scale, zp, out_signed, y);
+        return;
+    }
+    uint8_t tmp[64], *out = y;
+    for (size_t i0 = 0; i0 < n; i0 += 64) {
+        size_t len = n - i0 < 64 ? n - i0 : 64;
+        for (int c = 0; c < C; c++) {
+            k->quantize(x + (size_t)c * plane + i0, len, scale, zp, out_signed, tmp);
+            for (size_t i = 0; i < len; i++) out[(i0 + i) * (size_t)C + (size_t)c] = tmp[i];
+        }
+    }
+}
+
 void ot_qvec_dequantize(const void *q, bool q_signed, size_t n, float scale, int32_t zp, float *y) {
     qv()->dequantize(q, q_signed, n, scale, zp, y);
 }

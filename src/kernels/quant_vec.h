@@ -14,6 +14,11 @@
  * value (0 or -128), as ORT does on x86. zp must be within the output type. */
 void ot_qvec_quantize(const float *x, size_t n, float scale, int32_t zp, bool out_signed, void *y);
 
+/* QuantizeLinear (as above) of C planes x[c * plane + i], i < n, written channels-last: y[i * C + c]
+ * (a run of n pixels of one NCHW image, to NHWC). */
+void ot_qvec_quantize_nhwc(const float *x, size_t plane, int C, size_t n, float scale, int32_t zp, bool out_signed,
+                           void *y);
+
 /* ONNX DequantizeLinear: y = (float)(q - zp) * scale. */
 void ot_qvec_dequantize(const void *q, bool q_signed, size_t n, float scale, int32_t zp, float *y);
 
@@ -41,6 +46,9 @@ typedef struct ot_quant_vec_isa {
     void (*minmax)(const float *x, size_t n, float *mn, float *mx);
     void (*requantize_row)(const int32_t *x, size_t n, const int32_t *bias, const float *scale, bool per_col,
                            int32_t zp, float lo_f, float hi_f, bool out_signed, void *y);
+    /* ot_qvec_quantize_nhwc for C = 3 (RGB images), or NULL: the generic loop */
+    void (*quantize_nhwc3)(const float *x, size_t plane, size_t n, float scale, int32_t zp, bool out_signed,
+                           uint8_t *y);
 } ot_quant_vec_isa;
 
 extern const ot_quant_vec_isa ot_quant_vec_ref;

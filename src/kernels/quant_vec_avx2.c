@@ -30,6 +30,62 @@ static void quantize(const float *x, size_t n, float scale, int32_t zp, bool out
     ot_qvec_quantize_ref(x + i, n - i, scale, zp, out_signed, out + i);
 }
 
+/* 32 floats quantized as quantize() does, 32 bytes in order. */
+static inline __m256i quant32(const float *x, __m256 vs, __m256 lo, __m256 hi, __m256i vz, bool out_signed) {
+    __m256i q[4];
+    for (int j = 0; j < 4; j++) {
+        __m256 v = _mm256_div_ps(_mm256_loadu_ps(x + 8 * j), vs);
+        v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
+        q[j] = _mm256_add_epi32(_mm256_cvtps_epi32(v), vz);
+    }
+    return narrow32(q[0], q[1], q[2], q[3], out_signed);
+}
+
+/* Byte shuffles interleaving 16 bytes of each of 3 planes into 48: output block k takes byte j of
+ * block k from plane (16k + j) % 3, pixel (16k + j) / 3 (0x80: zero). */
+static const int8_t kIl3[3][3][16] = {
+    {{0, -128, -128, 1, -128, -128, 2, -128, -128, 3, -128, -128, 4, -128, -128, 5},
+     {-128, 0, -128, -128, 1, -128, -128, 2, -128, -128, 3, -128, -128, 4, -128, -128},
+     {-128, -128, 0, -128, -128, 1, -128, -128, 2, -128, -128, 3, -128, -128, 4, -128}},
+    {{-128, -128, 6, -128, -128, 7, -128, -128, 8, -128, -128, 9, -128, -128, 10, -128},
+     {5, -128, -128, 6, -128, -128, 7, -128, -128, 8, -128, -128, 9, -128, -128, 10},
+     {-128, 5, -128, -128, 6, -128, -128, 7, -128, -128, 8, -128, -128, 9, -128, -128}},
+    {{-128, 11, -128, -128, 12, -128, -128, 13, -128, -128, 14, -128, -128, 15, -128, -128},
+     {-128, -128, 11, -128, -128, 12, -128, -128, 13, -128, -128, 14, -128, -128, 15, -128},
+     {10, -128, -128, 11, -128, -128, 12, -128, -128, 13, -128, -128, 14, -128, -128, 15}},
+};
+
+static inline void interleave3_16(__m128i a, __m128i b, __m128i c, uint8_t *y) {
+    for (int k = 0; k < 3; k++) {
+        __m128i o = _mm_or_si128(_mm_shuffle_epi8(a, _mm_loadu_si128((const __m128i *)kIl3[k][0])),
+                                 _mm_shuffle_epi8(b, _mm_loadu_si128((const __m128i *)kIl3[k][1])));
+        o = _mm_or_si128(o, _mm_shuffle_epi8(c, _mm_loadu_si128((const __m128i *)kIl3[k][2])));
+        _mm_storeu_si128((__m128i *)(y + 16 * k), o);
+    }
+}
+
+static void quantize_nhwc3(const float *x, size_t plane, size_t n, float scale, int32_t zp, bool out_signed,
+                           uint8_t *y) {
+    const __m256 vs = _mm256_set1_ps(scale);
+    const __m256 lo = _mm256_set1_ps((float)((out_signed ? -128 : 0) - zp));
+    const __m256 hi = _mm256_set1_ps((float)((out_signed ? 127 : 255) - zp));
+    const __m256i vz = _mm256_set1_epi32(zp);
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m256i a = quant32(x + i, vs, lo, hi, vz, out_signed);
+        __m256i b = quant32(x + plane + i, vs, lo, hi, vz, out_signed);
+        __m256i c = quant32(x + 2 * plane + i, vs, lo, hi, vz, out_signed);
+        interleave3_16(_mm256_castsi256_si128(a), _mm256_castsi256_si128(b), _mm256_castsi256_si128(c), y + 3 * i);
+        interleave3_16(_mm256_extracti128_si256(a, 1), _mm256_extracti128_si256(b, 1), _mm256_extracti128_si256(c, 1),
+                       y + 3 * i + 48);
+    }
+    uint8_t t[3][32];
+    size_t rest = n - i;
+    for (int ch = 0; ch < 3; ch++) ot_qvec_quantize_ref(x + (size_t)ch * plane + i, rest, scale, zp, out_signed, t[ch]);
+    for (size_t j = 0; j < rest; j++)
+        for (int ch = 0; ch < 3; ch++) y[3 * (i + j) + (size_t)ch] = t[ch][j];
+}
+
 static void dequantize(const void *q, bool q_signed, size_t n, float scale, int32_t zp, float *y) {
     const uint8_t *in = q;
     const __m256 vs = _mm256_set1_ps(scale);
@@ -92,6 +148,7 @@ static void requantize_row(const int32_t *x, size_t n, const int32_t *bias, cons
 }
 
 const ot_quant_vec_isa ot_quant_vec_avx2 = {
+    .quantize_nhwc3 = quantize_nhwc3,
     .quantize = quantize,
     .dequantize = dequantize,
     .minmax = minmax,

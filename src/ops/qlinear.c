@@ -4,6 +4,7 @@
  *   QLinearMatMul (10, 21)    Y = requant((a - a_zp) x (b - b_zp)) with multiplier a_s * b_s[n] / y_s
  *   ConvInteger (10)          int32 Y = conv(X - x_zp, W - w_zp), NCHW, all Conv attributes
  *   QLinearConv (10)          Y = requant(conv(X - x_zp, W - w_zp) + B), NCHW
+ *   com.microsoft QLinearConv the same, NHWC when its attribute channels_last is 1
  *
  * Numerics are ONNX Runtime's: exact int32 accumulation, then (8-bit outputs)
  *   y = clamp(round_half_even((float)acc * ((s_x * s_w[m]) / s_y)) + y_zp)     (requant.h)
@@ -470,6 +471,23 @@ static const octet_tensor *inp(const octet_tensor *const *in, int n_in, int i) {
     return i >= 0 && i < n_in ? in[i] : NULL;
 }
 
+/* com.microsoft QLinearConv's channels_last: X and Y are [N, spatial..., C] (ONNX Runtime's NHWC form). */
+static bool qc_channels_last(const ot_kernel *k) {
+    return !ot_domain_is_onnx(k->node->domain) && ot_node_attr_int(k->node, "channels_last", 0) != 0;
+}
+
+/* Strides and dilations all 1 (attributes absent or 1): the kernel may then use Winograd for 3x3. */
+static bool qc_unit_stride(const ot_kernel *k) {
+    const char *names[2] = {"strides", "dilations"};
+    for (int a = 0; a < 2; a++) {
+        const int64_t *v;
+        size_t n = ot_node_attr_ints(k->node, names[a], &v);
+        for (size_t i = 0; i < n; i++)
+            if (v[i] != 1) return false;
+    }
+    return true;
+}
+
 /* Check the constant-side inputs and build the kernel descriptor; x_dtype is X's type. */
 static octet_status qc_read_impl(const ot_kernel *k, bool qlinear, const octet_tensor *const *in, int n_in,
                                  octet_dtype x_dtype, int64_t group, qc_params *p) {
@@ -500,6 +518,8 @@ static octet_status qc_read_impl(const ot_kernel *k, bool qlinear, const octet_t
     }
     d->w = w->data;
     d->w_signed = w->dtype == OCTET_INT8;
+    d->channels_last = qc_channels_last(k);
+    d->unit_stride = qc_unit_stride(k);
     d->x_signed = x_dtype == OCTET_INT8;
     OT_TRY(scalar_zp(k, xzp, x_dtype, ix.xzp, "x_zero_point", &d->zx));
     if (wzp) {
@@ -637,7 +657,8 @@ static octet_status qc_run_common(ot_kernel *k, const octet_tensor *const *in, i
     OT_TRY(check_q8(k, x, 0, "x"));
     OT_TRY(check_q8(k, w, ix.w, "w"));
     ot_conv_shape s;
-    OT_TRY(ot_conv_shape_resolve(k, a, x->ndim, x->dims, false, w->ndim, w->dims, OT_QCONV_MAX_SP, &s));
+    const bool cl = qc_channels_last(k);
+    OT_TRY(ot_conv_shape_resolve(k, a, x->ndim, x->dims, cl, w->ndim, w->dims, OT_QCONV_MAX_SP, &s));
 
     /* the prepared kernel, if it was made from these very inputs */
     const ot_qconv *qc = NULL;
@@ -646,20 +667,22 @@ static octet_status qc_run_common(ot_kernel *k, const octet_tensor *const *in, i
         for (int i = 1; i < n_in && i < 9 && qc; i++)
             if (st->src[i] != (in[i] ? in[i]->data : NULL)) qc = NULL;
     }
+    /* (a prepared kernel was made from these constants by the same qc_read: they are valid) */
     ot_qconv *own = NULL;
-    qc_params p;
-    OT_TRY(qc_read(k, qlinear, in, n_in, x->dtype, a->group, &p));   /* validates even when prepared */
-    octet_status rs = OCTET_OK;
     if (!qc) {
-        rs = ot_qconv_create(&own, &p.d, ot_kernels_get()->isa);
+        qc_params p;
+        OT_TRY(qc_read(k, qlinear, in, n_in, x->dtype, a->group, &p));
+        octet_status cs = ot_qconv_create(&own, &p.d, ot_kernels_get()->isa);
+        qc_params_free(&p);
+        if (cs != OCTET_OK) return cs;
         qc = own;
     }
+    octet_status rs = OCTET_OK;
     octet_dtype yt = !qlinear ? OCTET_INT32 : in[ix.yzp]->dtype;
-    qc_params_free(&p);
-    if (rs != OCTET_OK) return rs;
     if (out[0]) {
-        int64_t dims[2 + OT_CONV_MAX_SP] = {s.N, s.M};
-        for (int i = 0; i < s.nsp; i++) dims[2 + i] = s.out[i];
+        int64_t dims[2 + OT_CONV_MAX_SP] = {s.N};
+        dims[cl ? 1 + s.nsp : 1] = s.M;
+        for (int i = 0; i < s.nsp; i++) dims[(cl ? 1 : 2) + i] = s.out[i];
         rs = ot_tensor_alloc(out[0], yt, 2 + s.nsp, dims);
         if (rs == OCTET_OK && ot_tensor_numel(out[0]) > 0) {
             ot_qconv_geom g = {0};
@@ -699,5 +722,7 @@ const ot_op_def ot_ops_qlinear[] = {
     {"", "QLinearMatMul", qmm_prepare, qmm_run, mm_release},
     {"", "ConvInteger", convint_prepare, convint_run, qc_release},
     {"", "QLinearConv", qlinearconv_prepare, qlinearconv_run, qc_release},
+    /* ONNX Runtime's NHWC form (attribute channels_last), made by the int8 layout pass */
+    {"com.microsoft", "QLinearConv", qlinearconv_prepare, qlinearconv_run, qc_release},
     {NULL, NULL, NULL, NULL, NULL},
 };

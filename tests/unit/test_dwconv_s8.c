@@ -177,6 +177,11 @@ static void check_variant(ot_isa isa) {
         if (it % 50 == 1) k = k99;   /* more than 64 taps: the scalar channel tail */
         dwcase c;
         case_make(&c, k[0], k[1], C);
+        if (it % 5 == 2) {   /* multipliers >= 0.99, huge, infinite, NaN: the float-clamp epilogue */
+            static const float big[] = {0.99f, 1.0f, 1.5f, 300.0f, 1e9f, -3.0f, INFINITY, -INFINITY, NAN};
+            for (int i = 0; i < c.p.scale_count; i++)
+                if (rnd() % 2) c.scale[i] = big[rnd() % (sizeof big / sizeof big[0])];
+        }
         size_t n = out_n(&c);
         uint8_t *y1 = malloc(n + 32), *y2 = malloc(n + 32);
         memset(y1, 0xCD, n + 32);

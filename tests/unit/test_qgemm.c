@@ -47,7 +47,8 @@ static void problem_free(problem *p) {
     free(p->biasf);
 }
 
-/* mode 0: random; 1: extreme operands (largest |products|). */
+/* mode 0: random; 1: extreme operands (largest |products|); 2: random with large / non-finite scales
+ * (compared with the reference only). */
 static void problem_make(problem *p, int M, int N, int K, ot_qgemm_out_type type, int mode) {
     memset(p, 0, sizeof *p);
     p->M = M, p->N = N, p->K = K, p->type = type;
@@ -95,6 +96,10 @@ static void problem_make(problem *p, int M, int N, int K, ot_qgemm_out_type type
         /* Mostly small multipliers as real models have; sometimes exact powers of two to produce ties. */
         float s = (rnd() % 4 == 0) ? ldexpf(1.0f, -rint_in(1, 12)) : (float)(rnd() % 10000 + 1) * 1e-6f;
         if (type == OT_QGEMM_OUT_F32) s = (float)(rnd() % 10000 + 1) * 1e-4f;
+        if (mode == 2) {   /* multipliers near and beyond 1, huge, infinite, NaN: the float-clamp path */
+            static const float big[] = {0.989f, 0.99f, 1.0f, 1.5f, 300.0f, 1e9f, -2.0f, INFINITY, -INFINITY, NAN};
+            s = rnd() % 2 ? big[rnd() % (sizeof big / sizeof big[0])] : s;
+        }
         p->scale[i] = s;
     }
     p->has_biasf = rnd() & 1;
@@ -283,6 +288,14 @@ static void check_variant(ot_isa isa) {
             run_variant_case(isa, &p, 1 + (int)(s % 3));
             problem_free(&p);
         }
+    /* 8-bit outputs with multipliers >= 0.99, inf, NaN (each variant's clamp must match requant.h) */
+    for (int it = 0; it < 60; it++) {
+        problem p;
+        problem_make(&p, kSizes[rnd() % 9], kSizes[rnd() % NSIZES], kSizes[rnd() % 9],
+                     it % 2 ? OT_QGEMM_OUT_U8 : OT_QGEMM_OUT_S8, 2);
+        run_variant_case(isa, &p, 1 + it % 2);
+        problem_free(&p);
+    }
     print_message("qgemm %s: %d cases bit-exact with the reference\n", ot_isa_name(isa), g_checked);
 }
 

@@ -259,6 +259,46 @@ static void test_avx2(void **state) { (void)state, check_isa(OT_ISA_AVX2); }
 static void test_avx512(void **state) { (void)state, check_isa(OT_ISA_AVX512VNNI); }
 
 /* DynamicQuantizeLinear parameters against the formula in double where it is unambiguous. */
+/* QuantizeLinear into channels-last: the variant's 3-plane kernel (when it has one) and the generic loop,
+ * against the scalar QuantizeLinear element by element; odd lengths, special values. */
+static void test_quantize_nhwc(void **state) {
+    (void)state;
+    /* isa = OT_ISA_COUNT: the dispatching entry point (any C; C = 3 through the chosen variant) */
+    for (int isa = 0; isa <= OT_ISA_COUNT; isa++) {
+        const ot_kernels *k = isa < OT_ISA_COUNT ? ot_kernels_for((ot_isa)isa) : ot_kernels_get();
+        if (!k || (isa < OT_ISA_COUNT && !k->qvec->quantize_nhwc3)) continue;
+        for (int it = 0; it < 200; it++) {
+            int C = isa < OT_ISA_COUNT ? 3 : 1 + (int)(rnd() % 6);
+            size_t n = (size_t)(rnd() % 150), plane = n + rnd() % 5;
+            float *x = malloc(sizeof(float) * (plane * (size_t)C + 1));
+            uint8_t *got = malloc(n * (size_t)C + 1), *want = malloc(n * (size_t)C + 1);
+            for (size_t i = 0; i < plane * (size_t)C; i++) {
+                int r = (int)(rnd() % 50);
+                x[i] = r == 0 ? NAN : r == 1 ? INFINITY : r == 2 ? -INFINITY : ((float)(rnd() % 20001) - 10000.0f) * 0.03f;
+            }
+            float scale = (float)(rnd() % 1000 + 1) * 0.01f;
+            bool s8 = rnd() & 1;
+            int32_t zp = s8 ? (int32_t)(rnd() % 256) - 128 : (int32_t)(rnd() % 256);
+            for (int c = 0; c < C; c++) {
+                uint8_t t[160];
+                ot_qvec_quantize_ref(x + (size_t)c * plane, n, scale, zp, s8, t);
+                for (size_t i = 0; i < n; i++) want[i * (size_t)C + (size_t)c] = t[i];
+            }
+            memset(got, 0xA5, n * (size_t)C + 1);
+            if (isa < OT_ISA_COUNT)
+                k->qvec->quantize_nhwc3(x, plane, n, scale, zp, s8, got);
+            else
+                ot_qvec_quantize_nhwc(x, plane, C, n, scale, zp, s8, got);
+            if (memcmp(got, want, n * (size_t)C) != 0)
+                fail_msg("%s: quantize_nhwc C=%d n=%zu differs",
+                         isa < OT_ISA_COUNT ? ot_isa_name((ot_isa)isa) : "dispatch", C, n);
+            free(x);
+            free(got);
+            free(want);
+        }
+    }
+}
+
 static void test_dynamic_params(void **state) {
     (void)state;
     for (int i = 0; i < 2000; i++) {
@@ -285,6 +325,7 @@ int main(void) {
         cmocka_unit_test(test_avx512),
         cmocka_unit_test(golden_dynamic),
         cmocka_unit_test(test_dynamic_params),
+        cmocka_unit_test(test_quantize_nhwc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
