@@ -1,14 +1,18 @@
-/* Op family 'conv': Conv, ConvTranspose (ai.onnx) and FusedConv (com.microsoft), float32, with
- * 1 to 3 spatial dimensions.
+/* Op family 'conv': Conv, ConvTranspose (ai.onnx), FusedConv (com.microsoft) and NchwcConv
+ * (ai.octet), float32, with 1 to 3 spatial dimensions. Geometry: conv_geom.h.
  *
- * Conv takes one of two paths:
+ * Conv takes one of three paths:
  *  - depthwise (one input channel per group, 1-D/2-D): a direct kernel, 8 channels at a time in the
  *    vector lanes (dwconv_f32.h);
+ *  - 2-D, group 1, more than one tap, AVX2: the blocked-layout direct kernel (gemm_f32_nchwc.h) on
+ *    the image reordered to NCHWc, the output reordered back;
  *  - everything else: octet's GEMM (gemm_f32.h) with the weights packed once in prepare(), B read
  *    in place (1x1), from a padded copy of the image, or packed from im2col per block, and bias plus
  *    Relu/Clip applied as the output is stored.
  * The work is cut into (image, group, column or row tile) items spread over the threads, each with
- * a serial kernel. ConvTranspose is a GEMM (W^T x X, BLAS) followed by col2im. */
+ * a serial kernel. ConvTranspose is a GEMM (W^T x X, BLAS) followed by col2im. NchwcConv (made by
+ * the NCHWc pass, ir/passes/nchwc.h) runs the blocked kernels on blocked tensors end to end, with a
+ * sum input Z and an elementwise program as epilogue. */
 #include <limits.h>
 #include <math.h>
 #include <omp.h>
@@ -18,81 +22,36 @@
 #include "kernels/cpu.h"
 #include "kernels/dwconv_f32.h"
 #include "kernels/gemm_f32.h"
+#include "kernels/gemm_f32_nchwc.h"
 #include "kernels/im2col.h"
 #include "kernels/scratch_f32.h"
 #include "kernels/sgemm.h"
+#include "ops/conv_geom.h"
+#include "ops/f32_fused.h"
 #include "ops/op.h"
 #include "util/mem.h"
 
-#define MAX_SP 3
+#define MAX_SP OT_CONV_MAX_SP
 
-typedef enum { PAD_NOTSET, PAD_SAME_UPPER, PAD_SAME_LOWER, PAD_VALID } auto_pad_t;
 typedef enum { ACT_NONE, ACT_RELU, ACT_CLIP, ACT_LEAKY, ACT_SIGMOID, ACT_TANH, ACT_HARDSIGMOID } act_kind;
 
 typedef struct conv_attrs {
+    ot_conv_attrs g;   /* the geometry attributes (conv_geom.h) */
     bool transpose;
-    int n_kernel, n_strides, n_dil, n_pads, n_outpad, n_outshape;
-    int64_t kernel[MAX_SP], strides[MAX_SP], dil[MAX_SP], pads[2 * MAX_SP], out_pad[MAX_SP], out_shape[MAX_SP + 2];
-    int64_t group;
-    auto_pad_t auto_pad;
     act_kind act;
     float act_a, act_b;
 } conv_attrs;
 
-/* Geometry of one run, after shapes and padding are resolved. */
-typedef struct conv_shape {
-    int nsp;
-    int64_t N, C, M, G;          /* batch, input channels, output channels, groups */
-    int64_t in[MAX_SP], out[MAX_SP], k[MAX_SP], s[MAX_SP], d[MAX_SP], pb[MAX_SP], pe[MAX_SP];
-} conv_shape;
+typedef ot_conv_shape conv_shape;
 
 /* ---- attributes ---- */
-
-static octet_status get_ints(const ot_kernel *k, const char *name, int64_t *dst, int max, int *count) {
-    const int64_t *v;
-    size_t n = ot_node_attr_ints(k->node, name, &v);
-    if (n > (size_t)max)
-        return ot_node_err(k, OCTET_ERR_UNSUPPORTED, "attribute %s has %zu values; at most %d are supported", name, n,
-                           max);
-    for (size_t i = 0; i < n; i++) dst[i] = v[i];
-    *count = (int)n;
-    return OCTET_OK;
-}
 
 static octet_status parse_attrs(const ot_kernel *k, bool transpose, conv_attrs *a) {
     memset(a, 0, sizeof *a);
     a->transpose = transpose;
-    OT_TRY(get_ints(k, "kernel_shape", a->kernel, MAX_SP, &a->n_kernel));
-    OT_TRY(get_ints(k, "strides", a->strides, MAX_SP, &a->n_strides));
-    OT_TRY(get_ints(k, "dilations", a->dil, MAX_SP, &a->n_dil));
-    OT_TRY(get_ints(k, "pads", a->pads, 2 * MAX_SP, &a->n_pads));
-    if (transpose) {
-        OT_TRY(get_ints(k, "output_padding", a->out_pad, MAX_SP, &a->n_outpad));
-        OT_TRY(get_ints(k, "output_shape", a->out_shape, MAX_SP + 2, &a->n_outshape));
-    }
-    a->group = ot_node_attr_int(k->node, "group", 1);
-    if (a->group < 1) return ot_node_err(k, OCTET_ERR_SHAPE, "group must be >= 1, got %lld", (long long)a->group);
-    const char *ap = ot_node_attr_string(k->node, "auto_pad", "NOTSET");
-    if (strcmp(ap, "NOTSET") == 0 || ap[0] == 0)
-        a->auto_pad = PAD_NOTSET;
-    else if (strcmp(ap, "SAME_UPPER") == 0)
-        a->auto_pad = PAD_SAME_UPPER;
-    else if (strcmp(ap, "SAME_LOWER") == 0)
-        a->auto_pad = PAD_SAME_LOWER;
-    else if (strcmp(ap, "VALID") == 0)
-        a->auto_pad = PAD_VALID;
-    else
-        return ot_node_err(k, OCTET_ERR_UNSUPPORTED, "unknown auto_pad '%s'", ap);
-    for (int i = 0; i < a->n_strides; i++)
-        if (a->strides[i] < 1) return ot_node_err(k, OCTET_ERR_SHAPE, "strides must be >= 1");
-    for (int i = 0; i < a->n_dil; i++)
-        if (a->dil[i] < 1) return ot_node_err(k, OCTET_ERR_SHAPE, "dilations must be >= 1");
-    for (int i = 0; i < a->n_pads; i++)
-        if (a->pads[i] < 0) return ot_node_err(k, OCTET_ERR_UNSUPPORTED, "negative pads are not supported");
-    for (int i = 0; i < a->n_outpad; i++)
-        if (a->out_pad[i] < 0) return ot_node_err(k, OCTET_ERR_SHAPE, "output_padding must be >= 0");
+    OT_TRY(transpose ? ot_conv_attrs_parse_transpose(k, &a->g) : ot_conv_attrs_parse(k, &a->g));
 
-    /* com.microsoft FusedConv: activation after the convolution */
+    /* com.microsoft FusedConv (and octet's NchwcConv): activation after the convolution */
     const char *act = ot_node_attr_string(k->node, "activation", NULL);
     if (act && !ot_domain_is_onnx(k->node->domain)) {
         const float *p;
@@ -121,13 +80,17 @@ static octet_status parse_attrs(const ot_kernel *k, bool transpose, conv_attrs *
     return OCTET_OK;
 }
 
-/* What prepare() keeps: the attributes, and for a GEMM-path Conv with constant weights, the weights
- * packed per group for ot_gemm_f32. */
+/* What prepare() keeps: the attributes, and with constant weights, the weights packed for the path
+ * run() takes: per group for ot_gemm_f32, or once for the blocked-layout kernels (gemm_f32_nchwc.h). */
 typedef struct conv_state {
     conv_attrs a;
-    const void *w_data;   /* the weights the packs were made from */
+    bool blocked_op;          /* ai.octet NchwcConv: blocked input/output */
+    const void *w_data;       /* the weights the packs were made from */
+    const void *b_data;       /* the bias packed with the blocked weights (NULL: none) */
     int64_t n_packs;
     ot_gemm_f32_a *packs;
+    bool has_nchwc;
+    ot_nchwc_w nchwc;
 } conv_state;
 
 static void conv_release(void *state) {
@@ -135,6 +98,7 @@ static void conv_release(void *state) {
     if (!st) return;
     for (int64_t g = 0; g < st->n_packs; g++) ot_gemm_f32_free_a(&st->packs[g]);
     free(st->packs);
+    if (st->has_nchwc) ot_nchwc_free(&st->nchwc);
     free(st);
 }
 
@@ -158,18 +122,57 @@ static octet_status pack_weights(const octet_tensor *w, int64_t G, ot_gemm_f32_a
 /* The GEMM path applies (depthwise convs have their own kernel). */
 static bool uses_gemm(const octet_tensor *w) { return !(w->ndim <= 4 && w->dims[1] == 1); }
 
-static octet_status conv_prepare_common(ot_kernel *k, const octet_tensor *const *consts, int n_in, bool transpose) {
+/* A plain (NCHW) Conv takes the blocked direct kernel when it has AVX2 and the weights are 2-D,
+ * group 1, with more than one tap: it reads the image in place instead of packing im2col panels
+ * (the input and output are reordered around it). 1x1 convolutions stay on the GEMM, which reads
+ * NCHW images in place. */
+static bool nchw_takes_direct(const octet_tensor *w, int64_t group) {
+    return ot_kernels_get()->isa >= OT_ISA_AVX2 && w->ndim == 4 && group == 1 && w->dims[2] * w->dims[3] > 1;
+}
+
+/* Pack w (and bias b, may be NULL) for the blocked kernels; depthwise when group == M and W[1] == 1. */
+static octet_status pack_nchwc(const octet_tensor *w, const octet_tensor *b, int64_t group, ot_nchwc_w *p) {
+    const bool dw = group > 1;
+    int64_t M = w->dims[0], C = w->dims[1] * group;
+    if (!ot_nchwc_pack(p, w->data, b ? b->data : NULL, (int)M, dw ? 1 : (int)C, (int)w->dims[2], (int)w->dims[3], dw))
+        return ot_err(OCTET_ERR_NOMEM, "out of memory packing convolution weights");
+    return OCTET_OK;
+}
+
+/* W shapes the blocked kernels take: 2-D, group 1, or depthwise (one input channel per output). */
+static bool nchwc_weights_ok(const octet_tensor *w, const octet_tensor *b, int64_t group) {
+    if (!w || w->dtype != OCTET_FLOAT || w->ndim != 4 || w->dims[0] < 1 || w->dims[0] > INT_MAX / 2) return false;
+    if (b && (b->dtype != OCTET_FLOAT || b->ndim != 1 || b->dims[0] != w->dims[0])) return false;
+    for (int i = 1; i < 4; i++)
+        if (w->dims[i] < 1 || w->dims[i] > 4096) return false;
+    if ((double)w->dims[1] * w->dims[2] * w->dims[3] > INT_MAX / 16) return false;
+    return group == 1 || (w->dims[1] == 1 && group == w->dims[0]);
+}
+
+static octet_status conv_prepare_common(ot_kernel *k, const octet_tensor *const *consts, int n_in, bool transpose,
+                                        bool blocked_op) {
     conv_state *st = ot_calloc(1, sizeof *st);
     if (!st) return ot_err(OCTET_ERR_NOMEM, "out of memory");
+    st->blocked_op = blocked_op;
     octet_status s = parse_attrs(k, transpose, &st->a);
-    const octet_tensor *w = n_in > 1 ? consts[1] : NULL;
-    /* Pack only what run() will surely accept; anything odd is left for run() to report. */
-    if (s == OCTET_OK && !transpose && w && w->dtype == OCTET_FLOAT && w->ndim >= 3 && w->ndim <= 2 + MAX_SP &&
-        w->dims[0] > 0 && w->dims[0] % st->a.group == 0 && uses_gemm(w) &&
-        ot_tensor_numel(w) / w->dims[0] * (w->dims[0] / st->a.group) <= INT_MAX && w->dims[0] <= INT_MAX) {
-        s = pack_weights(w, st->a.group, &st->packs);
+    const octet_tensor *w = n_in > 1 ? consts[1] : NULL, *b = n_in > 2 ? consts[2] : NULL;
+    const int64_t group = st->a.g.group;
+    /* Pack only what run() will surely accept; anything odd is left for run() to report. (A bias that
+     * is not constant is supplied at run time.) */
+    if (s == OCTET_OK && !transpose && w && nchwc_weights_ok(w, b, group) &&
+        (blocked_op || nchw_takes_direct(w, group))) {
+        s = pack_nchwc(w, b, group, &st->nchwc);
         if (s == OCTET_OK) {
-            st->n_packs = st->a.group;
+            st->has_nchwc = true;
+            st->w_data = w->data;
+            st->b_data = b ? b->data : NULL;
+        }
+    } else if (s == OCTET_OK && !transpose && !blocked_op && w && w->dtype == OCTET_FLOAT && w->ndim >= 3 &&
+               w->ndim <= 2 + MAX_SP && w->dims[0] > 0 && w->dims[0] % group == 0 && uses_gemm(w) &&
+               ot_tensor_numel(w) / w->dims[0] * (w->dims[0] / group) <= INT_MAX && w->dims[0] <= INT_MAX) {
+        s = pack_weights(w, group, &st->packs);
+        if (s == OCTET_OK) {
+            st->n_packs = group;
             st->w_data = w->data;
         }
     }
@@ -182,11 +185,15 @@ static octet_status conv_prepare_common(ot_kernel *k, const octet_tensor *const 
 }
 
 static octet_status conv_prepare(ot_kernel *k, const octet_tensor *const *consts, int n_in) {
-    return conv_prepare_common(k, consts, n_in, false);
+    return conv_prepare_common(k, consts, n_in, false, false);
 }
 
 static octet_status convt_prepare(ot_kernel *k, const octet_tensor *const *consts, int n_in) {
-    return conv_prepare_common(k, consts, n_in, true);
+    return conv_prepare_common(k, consts, n_in, true, false);
+}
+
+static octet_status nchwc_prepare(ot_kernel *k, const octet_tensor *const *consts, int n_in) {
+    return conv_prepare_common(k, consts, n_in, false, true);
 }
 
 /* ---- epilogue ---- */
@@ -240,164 +247,30 @@ static void epilogue(const conv_attrs *a, float *y, size_t ld, int m, int n, con
 
 static octet_status check_f32(const ot_kernel *k, const octet_tensor *t, int i) { return ot_check_dtype(k, t, i, OCTET_FLOAT); }
 
-/* Common checks of X, W, B and the per-axis attributes; fills s except out/pb/pe. */
-static octet_status read_shapes(const ot_kernel *k, const conv_attrs *a, const octet_tensor *x, const octet_tensor *w,
+static octet_status check_bias(const ot_kernel *k, const octet_tensor *b, const conv_shape *s) {
+    if (!b) return OCTET_OK;
+    OT_TRY(check_f32(k, b, 2));
+    if (b->ndim != 1 || b->dims[0] != s->M)
+        return ot_node_err(k, OCTET_ERR_SHAPE, "bias B must have shape [%lld], got rank %d with %lld elements",
+                           (long long)s->M, b->ndim, (long long)ot_tensor_numel(b));
+    return OCTET_OK;
+}
+
+/* X, W, B of a Conv against the attributes; the geometry of the run. */
+static octet_status conv_shapes(const ot_kernel *k, const conv_attrs *a, const octet_tensor *x, const octet_tensor *w,
                                 const octet_tensor *b, conv_shape *s) {
-    memset(s, 0, sizeof *s);
     OT_TRY(check_f32(k, x, 0));
     OT_TRY(check_f32(k, w, 1));
-    if (x->ndim < 3)
-        return ot_node_err(k, OCTET_ERR_SHAPE, "input X must have rank >= 3 (N, C, spatial...), got rank %d", x->ndim);
-    if (x->ndim - 2 > MAX_SP)
-        return ot_node_err(k, OCTET_ERR_UNSUPPORTED, "%d spatial dimensions; at most %d are supported", x->ndim - 2,
-                           MAX_SP);
-    if (w->ndim != x->ndim)
-        return ot_node_err(k, OCTET_ERR_SHAPE, "weight W has rank %d but X has rank %d", w->ndim, x->ndim);
-    int nsp = x->ndim - 2;
-    s->nsp = nsp;
-    s->N = x->dims[0];
-    s->C = x->dims[1];
-    s->G = a->group;
-    if (s->C % s->G != 0)
-        return ot_node_err(k, OCTET_ERR_SHAPE, "input channels %lld are not divisible by group %lld", (long long)s->C,
-                           (long long)s->G);
-    if (!a->transpose) {
-        s->M = w->dims[0];
-        if (w->dims[1] * s->G != s->C)
-            return ot_node_err(k, OCTET_ERR_SHAPE,
-                               "channel mismatch: X has %lld channels but W expects %lld x group %lld = %lld",
-                               (long long)s->C, (long long)w->dims[1], (long long)s->G, (long long)(w->dims[1] * s->G));
-        if (s->M % s->G != 0)
-            return ot_node_err(k, OCTET_ERR_SHAPE, "output channels %lld are not divisible by group %lld",
-                               (long long)s->M, (long long)s->G);
-    } else {
-        if (w->dims[0] != s->C)
-            return ot_node_err(k, OCTET_ERR_SHAPE, "channel mismatch: X has %lld channels but W has %lld input channels",
-                               (long long)s->C, (long long)w->dims[0]);
-        s->M = w->dims[1] * s->G;
-    }
-    for (int i = 0; i < nsp; i++) {
-        s->in[i] = x->dims[2 + i];
-        s->k[i] = w->dims[2 + i];
-        if (s->k[i] < 1) return ot_node_err(k, OCTET_ERR_SHAPE, "kernel dimension %d is %lld", i, (long long)s->k[i]);
-    }
-    if (a->n_kernel) {
-        if (a->n_kernel != nsp)
-            return ot_node_err(k, OCTET_ERR_SHAPE, "kernel_shape has %d values for %d spatial dimensions", a->n_kernel,
-                               nsp);
-        for (int i = 0; i < nsp; i++)
-            if (a->kernel[i] != s->k[i])
-                return ot_node_err(k, OCTET_ERR_SHAPE, "kernel_shape[%d] = %lld does not match W dimension %lld", i,
-                                   (long long)a->kernel[i], (long long)s->k[i]);
-    }
-#define CHECK_LEN(cnt, want, name)                                                                               \
-    if ((cnt) && (cnt) != (want))                                                                                \
-        return ot_node_err(k, OCTET_ERR_SHAPE, "%s has %d values, expected %d for %d spatial dimensions", name, cnt, \
-                           want, nsp);
-    CHECK_LEN(a->n_strides, nsp, "strides")
-    CHECK_LEN(a->n_dil, nsp, "dilations")
-    CHECK_LEN(a->n_pads, 2 * nsp, "pads")
-    CHECK_LEN(a->n_outpad, nsp, "output_padding")
-#undef CHECK_LEN
-    for (int i = 0; i < nsp; i++) {
-        s->s[i] = a->n_strides ? a->strides[i] : 1;
-        s->d[i] = a->n_dil ? a->dil[i] : 1;
-        s->pb[i] = a->n_pads ? a->pads[i] : 0;
-        s->pe[i] = a->n_pads ? a->pads[nsp + i] : 0;
-    }
-    if (b) {
-        OT_TRY(check_f32(k, b, 2));
-        if (b->ndim != 1 || b->dims[0] != s->M)
-            return ot_node_err(k, OCTET_ERR_SHAPE, "bias B must have shape [%lld], got rank %d with %lld elements",
-                               (long long)s->M, b->ndim, (long long)ot_tensor_numel(b));
-    }
-    /* Kernels index with int: keep every per-image quantity in range. */
-    int64_t kprod = 1, inprod = 1;
-    for (int i = 0; i < nsp; i++) {
-        if (s->in[i] > INT_MAX / 4 || s->k[i] > INT_MAX / 4 || s->s[i] > INT_MAX / 4 || s->d[i] > INT_MAX / 4 ||
-            s->pb[i] > INT_MAX / 4 || s->pe[i] > INT_MAX / 4)
-            return ot_node_err(k, OCTET_ERR_UNSUPPORTED, "spatial sizes are too large");
-        kprod *= s->k[i];
-        inprod *= s->in[i];
-        if (kprod > INT_MAX || inprod > INT_MAX || (s->k[i] - 1) * s->d[i] + 1 > INT_MAX / 4)
-            return ot_node_err(k, OCTET_ERR_UNSUPPORTED, "spatial sizes are too large");
-    }
-    if (s->C > INT_MAX || s->M > INT_MAX || s->N > INT_MAX || (s->C / s->G) * kprod > INT_MAX ||
-        (s->M / s->G) * kprod > INT_MAX)
-        return ot_node_err(k, OCTET_ERR_UNSUPPORTED, "channel counts are too large");
-    return OCTET_OK;
+    OT_TRY(ot_conv_shape_resolve(k, &a->g, x->ndim, x->dims, false, w->ndim, w->dims, MAX_SP, s));
+    return check_bias(k, b, s);
 }
 
-static octet_status conv_out_shape(const ot_kernel *k, const conv_attrs *a, conv_shape *s) {
-    int64_t prod = 1;
-    for (int i = 0; i < s->nsp; i++) {
-        int64_t dk = (s->k[i] - 1) * s->d[i] + 1;
-        if (a->auto_pad == PAD_SAME_UPPER || a->auto_pad == PAD_SAME_LOWER) {
-            int64_t out = (s->in[i] + s->s[i] - 1) / s->s[i];
-            int64_t total = (out - 1) * s->s[i] + dk - s->in[i];
-            if (total < 0) total = 0;
-            s->pb[i] = a->auto_pad == PAD_SAME_UPPER ? total / 2 : total - total / 2;
-            s->pe[i] = total - s->pb[i];
-        } else if (a->auto_pad == PAD_VALID) {
-            s->pb[i] = s->pe[i] = 0;
-        }
-        int64_t span = s->in[i] + s->pb[i] + s->pe[i] - dk;
-        if (span < 0)
-            return ot_node_err(k, OCTET_ERR_SHAPE,
-                               "spatial dimension %d: input %lld plus padding %lld+%lld is smaller than the dilated "
-                               "kernel %lld",
-                               i, (long long)s->in[i], (long long)s->pb[i], (long long)s->pe[i], (long long)dk);
-        s->out[i] = span / s->s[i] + 1;
-        prod *= s->out[i];
-        if (prod > INT_MAX) return ot_node_err(k, OCTET_ERR_UNSUPPORTED, "output spatial size is too large");
-    }
-    return OCTET_OK;
-}
-
-/* ConvTranspose output size and padding, as ONNX Runtime 1.30 computes them. With output_shape or
- * SAME_*, the total padding is max(0, full size - wanted size) (SAME: wanted = in * stride);
- * SAME_UPPER puts the odd pixel at the end, NOTSET and SAME_LOWER at the start. The output is the
- * wanted size with output_shape, else full size - padding. Like ONNX Runtime, the result must map
- * back onto the input (in = (out + pads - dilated kernel) / stride + 1), which rejects an
- * output_padding of stride or more and output shapes too far from the input's. */
-static octet_status convt_out_shape(const ot_kernel *k, const conv_attrs *a, conv_shape *s) {
-    int nsp = s->nsp;
-    if (a->n_outshape && a->n_outshape != nsp && a->n_outshape != nsp + 2)
-        return ot_node_err(k, OCTET_ERR_SHAPE, "output_shape has %d values for %d spatial dimensions", a->n_outshape,
-                           nsp);
-    int64_t prod = 1;
-    for (int i = 0; i < nsp; i++) {
-        int64_t adj = a->n_outpad ? a->out_pad[i] : 0;
-        int64_t dk = (s->k[i] - 1) * s->d[i] + 1;
-        int64_t full = (s->in[i] - 1) * s->s[i] + adj + dk;  /* output size with no padding */
-        int64_t want = -1;
-        if (a->n_outshape) want = a->out_shape[a->n_outshape == nsp ? i : i + 2];
-        else if (a->auto_pad == PAD_SAME_UPPER || a->auto_pad == PAD_SAME_LOWER) want = s->in[i] * s->s[i];
-        if (a->n_outshape && want < 1)
-            return ot_node_err(k, OCTET_ERR_SHAPE, "output_shape[%d] is %lld", i, (long long)want);
-        if (want >= 0) {
-            int64_t total = full - want;
-            if (total < 0) total = 0;
-            s->pb[i] = a->auto_pad == PAD_SAME_UPPER ? total / 2 : total - total / 2;
-            s->pe[i] = total - s->pb[i];
-        } else if (a->auto_pad == PAD_VALID) {
-            s->pb[i] = s->pe[i] = 0;
-        }
-        s->out[i] = a->n_outshape ? want : full - s->pb[i] - s->pe[i];
-        if (s->out[i] < 1)
-            return ot_node_err(k, OCTET_ERR_SHAPE, "spatial dimension %d of the output would be %lld", i,
-                               (long long)s->out[i]);
-        int64_t span = s->out[i] + s->pb[i] + s->pe[i] - dk;
-        if (span < 0 || span / s->s[i] + 1 != s->in[i])
-            return ot_node_err(k, OCTET_ERR_SHAPE,
-                               "output size %lld of spatial dimension %d does not map back onto input size %lld "
-                               "(kernel %lld, stride %lld, dilation %lld, output_padding %lld)",
-                               (long long)s->out[i], i, (long long)s->in[i], (long long)s->k[i], (long long)s->s[i],
-                               (long long)s->d[i], (long long)adj);
-        prod *= s->out[i];
-        if (prod > INT_MAX) return ot_node_err(k, OCTET_ERR_UNSUPPORTED, "output spatial size is too large");
-    }
-    return OCTET_OK;
+static octet_status convt_shapes(const ot_kernel *k, const conv_attrs *a, const octet_tensor *x,
+                                 const octet_tensor *w, const octet_tensor *b, conv_shape *s) {
+    OT_TRY(check_f32(k, x, 0));
+    OT_TRY(check_f32(k, w, 1));
+    OT_TRY(ot_convt_shape_resolve(k, &a->g, x->ndim, x->dims, w->ndim, w->dims, s));
+    return check_bias(k, b, s);
 }
 
 /* 1..3 spatial dims -> the 3-D geometry the kernels use (leading extents 1). */
@@ -657,6 +530,100 @@ static octet_status conv_gemm(const run_ctx *r, const ot_gemm_f32_a *packs) {
     return failed ? ot_err(OCTET_ERR_NOMEM, "out of memory in convolution") : OCTET_OK;
 }
 
+/* ---- blocked-layout kernels ---- */
+
+/* The run's geometry for the blocked kernels (2-D). */
+static void to_nchwc_geom(const conv_shape *s, bool nchw_in, ot_nchwc_geom *g) {
+    memset(g, 0, sizeof *g);
+    g->C = (int)s->C;
+    g->M = (int)s->M;
+    g->H = (int)s->in[0];
+    g->W = (int)s->in[1];
+    g->OH = (int)s->out[0];
+    g->OW = (int)s->out[1];
+    g->kh = (int)s->k[0];
+    g->kw = (int)s->k[1];
+    g->sh = (int)s->s[0];
+    g->sw = (int)s->s[1];
+    g->dh = (int)s->d[0];
+    g->dw = (int)s->d[1];
+    g->pt = (int)s->pb[0];
+    g->pl = (int)s->pb[1];
+    g->nchw_in = nchw_in;
+}
+
+/* Blocked images stay within int offsets (the kernels' tap offsets are int). */
+static bool ohw_fits(const conv_shape *s) {
+    double in = (double)ot_nchwc_blocks(s->C) * OT_NCHWC * s->in[0] * s->in[1];
+    double out = (double)ot_nchwc_blocks(s->M) * OT_NCHWC * s->out[0] * s->out[1];
+    return in < INT_MAX / 2 && out < INT_MAX / 2;
+}
+
+/* The packed weights for this run: prepare()'s, with this run's bias when it was not constant.
+ * *tmp receives a buffer to free. */
+static octet_status nchwc_weights(const conv_state *st, const float *bias, ot_nchwc_w *wv, float **tmp) {
+    *wv = st->nchwc;
+    *tmp = NULL;
+    if ((const void *)bias == st->b_data) return OCTET_OK;
+    float *bb = ot_aligned_alloc((size_t)wv->mb * OT_NCHWC * sizeof(float));
+    if (!bb) return ot_err(OCTET_ERR_NOMEM, "out of memory in convolution");
+    for (int m = 0; m < wv->mb * OT_NCHWC; m++) bb[m] = bias && m < wv->M ? bias[m] : 0.0f;
+    wv->bias = *tmp = bb;
+    return OCTET_OK;
+}
+
+/* Copy channels between layouts, block by block over the threads. */
+static void reorder(bool to_blocked, const float *x, int C, size_t hw, float *y, int threads) {
+    const int nb = ot_nchwc_blocks(C);
+    if ((double)C * hw < 65536.0) threads = 1;
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+    for (int b = 0; b < nb; b++) {
+        const int nc = C - b * OT_NCHWC < OT_NCHWC ? C - b * OT_NCHWC : OT_NCHWC;
+        const size_t off = (size_t)b * OT_NCHWC * hw;
+        if (to_blocked)
+            ot_nchwc_reorder_in(x + off, nc, hw, y + off);
+        else
+            ot_nchwc_reorder_out(x + off, nc, hw, y + off);
+    }
+}
+
+/* A plain NCHW Conv on the blocked direct kernel: input reordered to blocks (read in place when it
+ * has only a few channels), output reordered back, then Z and the activations the kernel cannot
+ * apply, as the GEMM path does. */
+static octet_status conv_nchw_direct(const run_ctx *r, const conv_state *st) {
+    const conv_shape *s = r->s;
+    const bool nchw_in = s->C <= 4;
+    ot_nchwc_geom g;
+    to_nchwc_geom(s, nchw_in, &g);
+    ot_nchwc_w wv;
+    float *tmp_bias;
+    OT_TRY(nchwc_weights(st, r->bias, &wv, &tmp_bias));
+    float lo, hi;
+    const bool clamp_in_kernel = act_clamp(r->a, &lo, &hi) && !r->z;
+    if (!clamp_in_kernel) lo = -INFINITY, hi = INFINITY;
+    const size_t hw = (size_t)g.H * g.W, ohw = (size_t)g.OH * g.OW;
+    float *xb = nchw_in ? NULL : ot_scratch_f32(OT_SCRATCH_PAD, (size_t)ot_nchwc_blocks(g.C) * OT_NCHWC * hw);
+    float *yb = ot_scratch_f32(OT_SCRATCH_COL, (size_t)wv.mb * OT_NCHWC * ohw);
+    octet_status ret = OCTET_OK;
+    if ((!nchw_in && !xb) || !yb) ret = ot_err(OCTET_ERR_NOMEM, "out of memory in convolution");
+    for (int64_t n = 0; n < s->N && ret == OCTET_OK; n++) {
+        const float *xn = r->x + (size_t)n * g.C * hw;
+        float *yn = r->y + (size_t)n * g.M * ohw;
+        if (!nchw_in) reorder(true, xn, g.C, hw, xb, r->threads);
+        if (!ot_nchwc_conv(&g, &wv, nchw_in ? xn : xb, NULL, yb, lo, hi, NULL, r->threads)) {
+            ret = ot_err(OCTET_ERR_NOMEM, "out of memory in convolution");
+            break;
+        }
+        reorder(false, yb, g.M, ohw, yn, r->threads);
+        if (!clamp_in_kernel)
+            epilogue(r->a, yn, ohw, g.M, (int)ohw, NULL, r->z ? r->z + (size_t)n * g.M * ohw : NULL);
+    }
+    ot_scratch_f32_done(OT_SCRATCH_PAD, xb);
+    ot_scratch_f32_done(OT_SCRATCH_COL, yb);
+    ot_aligned_free(tmp_bias);
+    return ret;
+}
+
 /* ConvTranspose: input rows per column-matrix tile, so the tile stays around L2 size. */
 static int tile_rows(int rows, int ow, int64_t kdim) {
     int64_t cols = (256 * 1024 / 4) / (kdim > 0 ? kdim : 1);
@@ -680,8 +647,7 @@ static octet_status conv_run(ot_kernel *k, const octet_tensor *const *in, int n_
     if (!out[0]) return OCTET_OK;
     const octet_tensor *x = in[0], *w = in[1], *b = n_in > 2 ? in[2] : NULL, *z = n_in > 3 ? in[3] : NULL;
     conv_shape s;
-    OT_TRY(read_shapes(k, a, x, w, b, &s));
-    OT_TRY(conv_out_shape(k, a, &s));
+    OT_TRY(conv_shapes(k, a, x, w, b, &s));
     int64_t dims[2 + MAX_SP] = {s.N, s.M};
     for (int i = 0; i < s.nsp; i++) dims[2 + i] = s.out[i];
     if (z) {
@@ -694,9 +660,145 @@ static octet_status conv_run(ot_kernel *k, const octet_tensor *const *in, int n_
     if (ot_tensor_numel(out[0]) == 0) return OCTET_OK;
     run_ctx r = {a, &s, x->data, w->data, b ? b->data : NULL, z ? z->data : NULL, out[0]->data, k->threads};
     if (s.C == s.G && s.nsp <= 2) return conv_depthwise(&r);
+    if (st && st->has_nchwc && st->w_data == w->data && s.nsp == 2 && s.G == 1 && ohw_fits(&s))
+        return conv_nchw_direct(&r, st);
     /* prepacked weights, if prepare() saw these very weights */
     const ot_gemm_f32_a *packs = st && st->packs && st->w_data == w->data && st->n_packs == s.G ? st->packs : NULL;
     return conv_gemm(&r, packs);
+}
+
+/* ---- ai.octet NchwcConv: the blocked layout end to end ----
+ * Inputs X, W, B?, Z?: X blocked [N, ceil(C/8), H, W, 8] (or plain [N, C, H, W] with nchw_input=1,
+ * group 1 only), W and B as Conv's, Z (optional) blocked like the output; attributes Conv's plus
+ * FusedConv's activation / activation_params. Output blocked [N, ceil(M/8), OH, OW, 8]:
+ * act(conv(X) + B + Z). Group 1 or depthwise (group = C = M). Made by the NCHWc pass (nchwc.h). */
+
+/* Z of another shape than the output (it broadcasts over N, H or W): the output takes the
+ * broadcast shape, out = t + z elementwise, then the activation. */
+static octet_status add_broadcast(const ot_kernel *k, const conv_attrs *a, const octet_tensor *t,
+                                  const octet_tensor *z, octet_tensor *out) {
+    int64_t d[5];
+    for (int i = 0; i < 5; i++) {
+        if (t->dims[i] != z->dims[i] && t->dims[i] != 1 && z->dims[i] != 1)
+            return ot_node_err(k, OCTET_ERR_SHAPE, "input Z does not broadcast against the output");
+        d[i] = t->dims[i] == 1 ? z->dims[i] : t->dims[i];
+    }
+    OT_TRY(ot_tensor_alloc(out, OCTET_FLOAT, 5, d));
+    const float *tp = t->data, *zp = z->data;
+    float *y = out->data;
+    size_t ts[5], zs[5], st = 1, sz = 1;
+    for (int i = 4; i >= 0; i--) {
+        ts[i] = t->dims[i] == 1 ? 0 : st;
+        zs[i] = z->dims[i] == 1 ? 0 : sz;
+        st *= (size_t)t->dims[i];
+        sz *= (size_t)z->dims[i];
+    }
+    size_t o = 0;
+    for (int64_t i0 = 0; i0 < d[0]; i0++)
+        for (int64_t i1 = 0; i1 < d[1]; i1++)
+            for (int64_t i2 = 0; i2 < d[2]; i2++)
+                for (int64_t i3 = 0; i3 < d[3]; i3++)
+                    for (int64_t i4 = 0; i4 < d[4]; i4++, o++)
+                        y[o] = tp[i0 * ts[0] + i1 * ts[1] + i2 * ts[2] + i3 * ts[3] + i4 * ts[4]] +
+                               zp[i0 * zs[0] + i1 * zs[1] + i2 * zs[2] + i3 * zs[3] + i4 * zs[4]];
+    apply_act(a, y, o);
+    return OCTET_OK;
+}
+
+static octet_status nchwc_run(ot_kernel *k, const octet_tensor *const *in, int n_in, octet_tensor **out, int n_out) {
+    OT_TRY(ot_check_inputs(k, in, n_in, 2, 4 + OT_EW_MAX_CONST));
+    conv_attrs local;
+    const conv_state *st = k->state;
+    const conv_attrs *a = st ? &st->a : NULL;
+    if (!a) {
+        OT_TRY(parse_attrs(k, false, &local));
+        a = &local;
+    }
+    if (!out[0]) return OCTET_OK;
+    const octet_tensor *x = in[0], *w = in[1], *b = n_in > 2 ? in[2] : NULL, *z = n_in > 3 ? in[3] : NULL;
+    OT_TRY(check_f32(k, x, 0));
+    OT_TRY(check_f32(k, w, 1));
+    ot_ewprog post;
+    OT_TRY(ot_ewprog_parse(k, in, n_in, 4, ot_nchwc_blocks(w->dims[0]), 1, &post));
+    const bool nchw_in = ot_node_attr_int(k->node, "nchw_input", 0) != 0;
+    const int64_t G = a->g.group;
+    if (w->ndim != 4) return ot_node_err(k, OCTET_ERR_SHAPE, "weight W must have rank 4, got %d", w->ndim);
+    const int64_t C = w->dims[1] * G;
+    int64_t xd[4];
+    if (nchw_in) {
+        if (x->ndim != 4) return ot_node_err(k, OCTET_ERR_SHAPE, "input X must have rank 4, got %d", x->ndim);
+        memcpy(xd, x->dims, sizeof xd);
+    } else {
+        if (x->ndim != 5 || x->dims[4] != OT_NCHWC || x->dims[1] != ot_nchwc_blocks(C))
+            return ot_node_err(k, OCTET_ERR_SHAPE, "input X must be blocked [N, %d, H, W, 8] for %lld channels",
+                               ot_nchwc_blocks(C), (long long)C);
+        int64_t d[4] = {x->dims[0], C, x->dims[2], x->dims[3]};
+        memcpy(xd, d, sizeof xd);
+    }
+    conv_shape s;
+    OT_TRY(ot_conv_shape_resolve(k, &a->g, 4, xd, false, w->ndim, w->dims, 2, &s));
+    OT_TRY(check_bias(k, b, &s));
+    const bool dw = G > 1;
+    if (dw && (G != C || w->dims[1] != 1 || s.M != C || nchw_in))
+        return ot_node_err(k, OCTET_ERR_UNSUPPORTED, "grouped convolutions other than depthwise are not supported");
+    if (!ohw_fits(&s)) return ot_node_err(k, OCTET_ERR_UNSUPPORTED, "tensor sizes are too large");
+    ot_nchwc_geom g;
+    to_nchwc_geom(&s, nchw_in, &g);
+    const int mb = ot_nchwc_blocks(s.M);
+    int64_t od[5] = {s.N, mb, s.out[0], s.out[1], OT_NCHWC};
+    bool z_same = true;
+    if (z) {
+        OT_TRY(check_f32(k, z, 3));
+        if (z->ndim != 5) return ot_node_err(k, OCTET_ERR_SHAPE, "input Z must be blocked like the output");
+        for (int i = 0; i < 5; i++) z_same = z_same && z->dims[i] == od[i];
+    }
+    /* weights: prepare()'s pack when it saw these very weights, else packed for this run */
+    ot_nchwc_w own = {0};
+    const conv_state *use = st;
+    conv_state tmp_st;
+    if (!st || !st->has_nchwc || st->w_data != w->data) {
+        if (!nchwc_weights_ok(w, NULL, G)) return ot_node_err(k, OCTET_ERR_UNSUPPORTED, "unsupported weight shape");
+        OT_TRY(pack_nchwc(w, b, G, &own));
+        memset(&tmp_st, 0, sizeof tmp_st);
+        tmp_st.nchwc = own;
+        tmp_st.b_data = b ? b->data : NULL;
+        use = &tmp_st;
+    }
+    ot_nchwc_w wv;
+    float *tmp_bias;
+    octet_status ret = nchwc_weights(use, b ? b->data : NULL, &wv, &tmp_bias);
+    octet_tensor t = {0};
+    octet_tensor *y = z && !z_same ? &t : out[0];
+    if (ret == OCTET_OK) ret = ot_tensor_alloc(y, OCTET_FLOAT, 5, od);
+    if (ret == OCTET_OK && ot_tensor_numel(y) > 0) {
+        float lo, hi;
+        const bool clamp_in_kernel = act_clamp(a, &lo, &hi) && z_same;
+        if (!clamp_in_kernel) lo = -INFINITY, hi = INFINITY;
+        /* the program runs after the activation: in the kernel only when the kernel applies it */
+        const bool post_in_kernel = clamp_in_kernel && post.n > 0;
+        const size_t xsz = nchw_in ? (size_t)C * g.H * g.W : (size_t)ot_nchwc_blocks(C) * OT_NCHWC * g.H * g.W;
+        const size_t ysz = (size_t)mb * OT_NCHWC * g.OH * g.OW;
+        for (int64_t n = 0; n < s.N && ret == OCTET_OK; n++) {
+            const float *zn = z && z_same ? (const float *)z->data + (size_t)n * ysz : NULL;
+            if (!ot_nchwc_conv(&g, &wv, (const float *)x->data + (size_t)n * xsz, zn, (float *)y->data + (size_t)n * ysz,
+                               lo, hi, post_in_kernel ? &post : NULL, k->threads))
+                ret = ot_err(OCTET_ERR_NOMEM, "out of memory in convolution");
+        }
+        if (ret == OCTET_OK && z && !z_same)
+            ret = add_broadcast(k, a, y, z, out[0]);
+        else if (ret == OCTET_OK && !clamp_in_kernel)
+            apply_act(a, y->data, (size_t)ot_tensor_numel(y));
+        if (ret == OCTET_OK && post.n > 0 && !post_in_kernel) {
+            octet_tensor *o = out[0];
+            const size_t planes = (size_t)o->dims[0] * o->dims[1], pv = (size_t)o->dims[2] * o->dims[3];
+            for (size_t p = 0; p < planes; p++)
+                ot_ewprog_run(&post, (float *)o->data + p * pv * OT_NCHWC, (int)pv, OT_NCHWC, 1, 0, (int)(p % (size_t)mb));
+        }
+    }
+    ot_tensor_reset(&t);
+    ot_aligned_free(tmp_bias);
+    if (use != st) ot_nchwc_free(&own);
+    return ret;
 }
 
 /* ---- ConvTranspose ---- */
@@ -713,8 +815,7 @@ static octet_status convt_run(ot_kernel *k, const octet_tensor *const *in, int n
     if (!out[0]) return OCTET_OK;
     const octet_tensor *x = in[0], *w = in[1], *b = n_in > 2 ? in[2] : NULL;
     conv_shape s;
-    OT_TRY(read_shapes(k, a, x, w, b, &s));
-    OT_TRY(convt_out_shape(k, a, &s));
+    OT_TRY(convt_shapes(k, a, x, w, b, &s));
     int64_t dims[2 + MAX_SP] = {s.N, s.M};
     for (int i = 0; i < s.nsp; i++) dims[2 + i] = s.out[i];
     OT_TRY(ot_tensor_alloc(out[0], OCTET_FLOAT, 2 + s.nsp, dims));
@@ -765,5 +866,6 @@ const ot_op_def ot_ops_conv[] = {
     {"", "Conv", conv_prepare, conv_run, conv_release},
     {"", "ConvTranspose", convt_prepare, convt_run, conv_release},
     {"com.microsoft", "FusedConv", conv_prepare, conv_run, conv_release},
+    {"ai.octet", "NchwcConv", nchwc_prepare, nchwc_run, conv_release},
     {NULL, NULL, NULL, NULL, NULL},
 };

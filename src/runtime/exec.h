@@ -56,4 +56,7 @@ octet_status ot_exec_run_subgraph(const ot_kernel *k, const char *attr, const oc
 int ot_exec_subgraph_inputs(const ot_kernel *k, const char *attr);
 int ot_exec_subgraph_outputs(const ot_kernel *k, const char *attr);
 
+/* The session's graph rewrites (session.c), for tools that build their own plan. */
+octet_status ot_session_optimize(octet_model *m, bool layout_passes);
+
 #endif

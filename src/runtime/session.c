@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/passes/int8_layout.h"
+#include "ir/passes/nchwc.h"
 #include "ir/passes/passes.h"
 #include "runtime/exec.h"
 #include "runtime/threads.h"
@@ -14,13 +16,19 @@ struct octet_session {
     int threads;
 };
 
-/* Rewrites that make the graph cheaper to run without changing what it computes. */
-static octet_status optimize(octet_model *m) {
+/* Rewrites that make the graph cheaper to run without changing what it computes. The layout passes
+ * (int8 NHWC, fp32 NCHWc) rename and re-lay-out intermediate tensors; tools that pair tensors by name
+ * (per-layer compare) run without them. */
+octet_status ot_session_optimize(octet_model *m, bool layout_passes) {
     OT_TRY(ot_pass_constants_to_initializers(m, NULL));
     OT_TRY(ot_pass_qdq_to_qoperator(m, NULL));
     OT_TRY(ot_pass_fold_constants(m, 0, NULL));
     OT_TRY(ot_pass_fold_batchnorm(m, NULL));
     OT_TRY(ot_pass_fuse_conv_activation(m, NULL));
+    if (layout_passes) {
+        OT_TRY(ot_pass_int8_nhwc(m, NULL));
+        OT_TRY(ot_pass_nchwc(m, NULL));
+    }
     return ot_pass_dce(m, NULL);
 }
 
@@ -37,7 +45,7 @@ octet_status octet_session_create(octet_session **out, const octet_model *m, con
     s->threads = ot_threads_resolve(opts ? opts->threads : 0);
     ot_threads_apply(s->threads);
     bool opt = !(opts && opts->disable_graph_optimizations);
-    octet_status st = opt ? optimize(s->m) : OCTET_OK;
+    octet_status st = opt ? ot_session_optimize(s->m, true) : OCTET_OK;
     ot_plan_options po = {.threads = s->threads, .fold_constants = opt};
     if (st == OCTET_OK) st = ot_plan_create(&s->plan, s->m, s->m->graph, NULL, &po);
     if (st != OCTET_OK) {
