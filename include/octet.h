@@ -146,7 +146,7 @@ octet_dynamic_config octet_dynamic_config_default(void);
 octet_status octet_quantize_dynamic(octet_model *m, const octet_dynamic_config *cfg /* NULL = defaults */);
 
 /* Static post-training quantization:
- *   octet_static_prepare(m);                         fold constants and BatchNormalization
+ *   octet_static_prepare(m);                         constants, opset raise, BN and Mul/Add folding
  *   octet_calibrator_create(&c, m, &opts);           observe activation ranges ...
  *   octet_calibrator_feed(c, inputs, n) ...          ... on calibration batches
  *   octet_quantize_static(m, c, &cfg);               int8 weights, int8 activations (QDQ or QOperator)
