@@ -18,34 +18,8 @@ fi
 TMP=$(mktemp -d /tmp/octet_compare_test.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 failures=0
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
-
-# expect CODE PATTERN -- ARGS...: as in test_cli.sh (failures: stderr is one "octet: error:" line).
-expect() {
-    local code=$1 pattern=$2
-    shift 3
-    "$OCTET" "$@" >"$TMP/out" 2>"$TMP/err"
-    local rc=$?
-    if [ "$rc" -ne "$code" ]; then
-        fail "octet $* exited $rc, expected $code"
-        sed 's/^/    /' "$TMP/out" "$TMP/err"
-        return
-    fi
-    if [ "$code" -ne 0 ]; then
-        if [ "$(wc -l <"$TMP/err")" -ne 1 ] || ! grep -q '^octet: error: ' "$TMP/err"; then
-            fail "octet $*: stderr is not one 'octet: error:' line:"
-            sed 's/^/    /' "$TMP/err"
-        elif ! grep -Eq -- "$pattern" "$TMP/err"; then
-            fail "octet $*: error does not match /$pattern/: $(cat "$TMP/err")"
-        fi
-    elif ! grep -Eq -- "$pattern" "$TMP/out"; then
-        fail "octet $*: output does not match /$pattern/:"
-        sed 's/^/    /' "$TMP/out"
-    fi
-}
+# shellcheck source=tests/cli/lib.sh
+. "$SRC/tests/cli/lib.sh"
 
 # json_check EXPECT.json ARGS...: octet compare --json ARGS must match the numpy metrics.
 json_check() {
