@@ -13,6 +13,8 @@ pkgs=(build-essential cmake pkg-config protobuf-c-compiler libprotobuf-c-dev lib
 if [ "${1:-}" = --with-torch ] || grep -rqsE '^\s*(import|from) torch' --include='*.py' "$root/tests"; then
     pkgs+=(python3-torch)
 fi
+# torchvision: only the peer benchmark bench/compare_static.py needs it.
+[ "${1:-}" = --with-torch ] && pkgs+=(python3-torchvision)
 # node: keep whatever node is installed (it may come from elsewhere with npm bundled).
 command -v node >/dev/null || pkgs+=(nodejs)
 command -v npm >/dev/null || pkgs+=(npm)
