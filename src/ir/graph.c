@@ -307,6 +307,20 @@ octet_status ot_node_set_outputs(ot_node *n, int count, const char *const *names
     return set_names(&n->outputs, &n->n_outputs, count, names);
 }
 
+octet_status ot_node_set_op(ot_node *n, const char *domain, const char *op_type) {
+    char *d = ot_strdup(domain ? domain : ""), *o = ot_strdup(op_type);
+    if (!d || !o) {
+        free(d);
+        free(o);
+        return ot_err(OCTET_ERR_NOMEM, "out of memory");
+    }
+    free(n->domain);
+    free(n->op_type);
+    n->domain = d;
+    n->op_type = o;
+    return OCTET_OK;
+}
+
 static ot_attr *new_attr(ot_node *n, const char *name, ot_attr_type type) {
     ot_attr *a = ot_realloc_array(n->attrs, (size_t)n->n_attrs + 1, sizeof *a);
     if (!a) return NULL;

@@ -134,6 +134,8 @@ ot_node *ot_graph_add_node(ot_graph *g, const char *op_type, const char *domain,
 /* Set inputs/outputs (copies the strings; NULL entries become ""). */
 octet_status ot_node_set_inputs(ot_node *n, int count, const char *const *names);
 octet_status ot_node_set_outputs(ot_node *n, int count, const char *const *names);
+/* Turn n into another op (copies the strings); inputs, outputs and attributes stay. */
+octet_status ot_node_set_op(ot_node *n, const char *domain, const char *op_type);
 /* Add attributes (copies). */
 octet_status ot_node_add_attr_int(ot_node *n, const char *name, int64_t v);
 octet_status ot_node_add_attr_float(ot_node *n, const char *name, float v);

@@ -58,16 +58,7 @@ octet_status ot_pass_fuse_conv_activation(octet_model *m, int *fused) {
             continue;
         }
         /* Rewrite in place: Conv keeps its inputs and attributes, takes the activation's output. */
-        char *dom = strdup("com.microsoft"), *op = strdup("FusedConv");
-        if (!dom || !op) {
-            free(dom);
-            free(op);
-            return ot_err(OCTET_ERR_NOMEM, "out of memory");
-        }
-        free(c->domain);
-        free(c->op_type);
-        c->domain = dom;
-        c->op_type = op;
+        OT_TRY(ot_node_set_op(c, "com.microsoft", "FusedConv"));
         OT_TRY(ot_node_add_attr_string(c, "activation", act));
         if (np) OT_TRY(ot_node_add_attr_floats(c, "activation_params", params, (size_t)np));
         const char *out = a->outputs[0];

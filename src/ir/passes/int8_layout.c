@@ -149,25 +149,11 @@ static void drop_attr(ot_node *n, const char *name) {
         }
 }
 
-static octet_status set_op(ot_node *n, const char *domain, const char *op) {
-    char *d = ot_strdup(domain), *o = ot_strdup(op);
-    if (!d || !o) {
-        free(d);
-        free(o);
-        return ot_err(OCTET_ERR_NOMEM, "out of memory");
-    }
-    free(n->domain);
-    free(n->op_type);
-    n->domain = d;
-    n->op_type = o;
-    return OCTET_OK;
-}
-
 /* The node's own change of op / attributes. */
 static octet_status make_nhwc(ot_node *n, node_kind k) {
     switch (k) {
     case K_CONV:
-        OT_TRY(set_op(n, "com.microsoft", "QLinearConv"));
+        OT_TRY(ot_node_set_op(n, "com.microsoft", "QLinearConv"));
         return set_attr_int(n, "channels_last", 1);
     case K_GPOOL:
     case K_APOOL: return set_attr_int(n, "channels_last", 1);
@@ -177,7 +163,7 @@ static octet_status make_nhwc(ot_node *n, node_kind k) {
             const char *o = n->outputs[0];
             OT_TRY(ot_node_set_outputs(n, 1, &o));
         }
-        return set_op(n, "com.microsoft", "NhwcMaxPool");
+        return ot_node_set_op(n, "com.microsoft", "NhwcMaxPool");
     case K_CONCAT: {
         static const int64_t to_nhwc[4] = {0, 3, 1, 2};
         int64_t axis = ot_node_attr_int(n, "axis", 1);

@@ -437,20 +437,6 @@ static octet_status rename_input(ot_node *n, int j, const char *name) {
     return OCTET_OK;
 }
 
-static octet_status retype(ot_node *n, const char *domain, const char *op) {
-    char *d = strdup(domain), *o = strdup(op);
-    if (!d || !o) {
-        free(d);
-        free(o);
-        return ot_err(OCTET_ERR_NOMEM, "out of memory");
-    }
-    free(n->domain);
-    free(n->op_type);
-    n->domain = d;
-    n->op_type = o;
-    return OCTET_OK;
-}
-
 /* Inputs of a blocked node that carry the image (the rest, e.g. weights and Clip bounds, stay). */
 static bool layout_input(role_t r, int j) {
     switch (r) {
@@ -535,14 +521,14 @@ static octet_status rewrite(ctx *c) {
         }
         switch (c->role[i]) {
         case R_CONV:
-            OT_TRY(retype(n, "ai.octet", "NchwcConv"));
+            OT_TRY(ot_node_set_op(n, "ai.octet", "NchwcConv"));
             if (c->nchw_in[i]) OT_TRY(ot_node_add_attr_int(n, "nchw_input", 1));
             break;
-        case R_MAXPOOL: OT_TRY(retype(n, "ai.octet", "NchwcMaxPool")); break;
-        case R_GAP: OT_TRY(retype(n, "ai.octet", "NchwcGlobalAveragePool")); break;
-        case R_GMP: OT_TRY(retype(n, "ai.octet", "NchwcGlobalMaxPool")); break;
+        case R_MAXPOOL: OT_TRY(ot_node_set_op(n, "ai.octet", "NchwcMaxPool")); break;
+        case R_GAP: OT_TRY(ot_node_set_op(n, "ai.octet", "NchwcGlobalAveragePool")); break;
+        case R_GMP: OT_TRY(ot_node_set_op(n, "ai.octet", "NchwcGlobalMaxPool")); break;
         case R_RESIZE:
-            OT_TRY(retype(n, "ai.octet", "NchwcResize"));
+            OT_TRY(ot_node_set_op(n, "ai.octet", "NchwcResize"));
             OT_TRY(ot_node_add_attr_int(n, "onnx_opset", ot_model_opset(c->m, "")));
             break;
         default: break;
