@@ -104,6 +104,7 @@ typedef struct octet_session octet_session;
 typedef struct octet_session_options {
     int threads;                      /* 0 = all cores */
     int disable_graph_optimizations;  /* 1 = run the graph exactly as written (no folding or fusion) */
+    int profile;                      /* 1 = time every node of the (optimized) main graph */
 } octet_session_options;
 
 /* Plan a model for running: folds constants and BatchNormalization, fuses activations into
@@ -119,6 +120,23 @@ void octet_session_free(octet_session *s);
 octet_status octet_session_run(octet_session *s, const char *const *names,
                                octet_tensor *const *inputs, int n_in,
                                octet_tensor **outputs, int n_out);
+
+/* Per-node times of a session created with opts.profile = 1, summed over its runs since creation
+ * or the last reset. Nodes are those the session runs (after its rewrites: fused and re-laid-out
+ * nodes carry the name of the node they came from), in run order; a control-flow node's time
+ * includes its subgraphs. The strings live as long as the session. */
+typedef struct octet_node_profile {
+    const char *name;
+    const char *op_type;
+    const char *domain;   /* "" = ai.onnx */
+    double total_ms;
+    long long runs;
+} octet_node_profile;
+
+/* Fills up to cap entries and returns the number of nodes (0 when the session is not profiled), so
+ * a first call with cap 0 sizes the array. */
+int octet_session_profile(const octet_session *s, octet_node_profile *out, int cap);
+void octet_session_profile_reset(octet_session *s);
 
 /* ---- quantization ------------------------------------------------------ */
 

@@ -21,6 +21,7 @@ typedef struct ot_exec {
 typedef struct ot_plan_options {
     int threads;          /* >= 1 */
     bool fold_constants;  /* run nodes whose inputs are all constant once, at plan time */
+    bool profile;         /* time every step of this plan (not of subplans) */
 } ot_plan_options;
 
 /* parent: the enclosing plan for a subgraph (outer-scope names resolve there), else NULL. */
@@ -55,6 +56,11 @@ octet_status ot_exec_run_subgraph(const ot_kernel *k, const char *attr, const oc
 /* Input/output counts of that subgraph; -1 if the node has no such attribute. */
 int ot_exec_subgraph_inputs(const ot_kernel *k, const char *attr);
 int ot_exec_subgraph_outputs(const ot_kernel *k, const char *attr);
+
+/* Per-step times of a plan made with opts.profile (in run order); returns the step count (0 if not
+ * profiled) and fills up to cap entries. */
+int ot_plan_profile(const ot_plan *p, octet_node_profile *out, int cap);
+void ot_plan_profile_reset(ot_plan *p);
 
 /* The session's graph rewrites (session.c), for tools that build their own plan. */
 octet_status ot_session_optimize(octet_model *m, bool layout_passes);

@@ -1,6 +1,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "runtime/bufpool.h"
 #include "runtime/exec.h"
@@ -50,6 +51,10 @@ struct ot_plan {
     ot_bufpool *pool;
     ot_alloc_hook hook;
     bool pool_enabled;   /* OCTET_NO_BUFPOOL=1 turns it off (to compare memory use) */
+    /* opts.profile: wall time and count per step, summed over runs (mutable through a const plan;
+     * a session is not run from two threads at once). */
+    double *prof_ms;
+    long long *prof_runs;
 };
 
 struct ot_frame {
@@ -122,6 +127,8 @@ void ot_plan_free(ot_plan *p) {
     ot_strmap_free(&p->map);
     free(p->input_slots);
     free(p->output_slots);
+    free(p->prof_ms);
+    free(p->prof_runs);
     free(p);
 }
 
@@ -373,6 +380,7 @@ octet_status ot_plan_create(ot_plan **out, const octet_model *m, const ot_graph 
                 if (n->attrs[a].type != OT_ATTR_GRAPH || !n->attrs[a].g) continue;
                 st->sub_names[k] = n->attrs[a].name;
                 ot_plan_options so = p->opts;
+                so.profile = false;
                 if ((s = ot_plan_create(&st->subplans[k], m, n->attrs[a].g, p, &so)) != OCTET_OK) {
                     ot_err_prefix(s, "in subgraph '%s' of %s node '%s': ", n->attrs[a].name, n->op_type, n->name);
                     goto fail;
@@ -465,6 +473,11 @@ octet_status ot_plan_create(ot_plan **out, const octet_model *m, const ot_graph 
     p->hook.take = pool_take;
     p->hook.ctx = p->pool;
     p->pool_enabled = !(getenv("OCTET_NO_BUFPOOL") && getenv("OCTET_NO_BUFPOOL")[0] == '1');
+    if (p->opts.profile) {
+        p->prof_ms = calloc((size_t)p->n_steps + 1, sizeof *p->prof_ms);
+        p->prof_runs = calloc((size_t)p->n_steps + 1, sizeof *p->prof_runs);
+        if (!p->prof_ms || !p->prof_runs) goto oom;
+    }
     free(order);
     *out = p;
     return OCTET_OK;
@@ -498,6 +511,12 @@ static octet_status run_step(const ot_plan *p, const ot_frame *f, const ot_step 
     for (int j = 0; j < st->n_out; j++)
         if (st->out_slots[j] >= 0) vals[st->out_slots[j]] = outs[j];
     return OCTET_OK;
+}
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
 }
 
 /* A dead intermediate's buffer goes back to the plan's pool, not to malloc. */
@@ -536,7 +555,12 @@ octet_status ot_plan_run_hooked(const ot_plan *p, const ot_frame *outer, const o
     octet_status s = OCTET_OK;
     for (int si = 0; si < p->n_steps && s == OCTET_OK; si++) {
         const ot_step *st = &p->steps[si];
+        double t0 = p->prof_ms ? now_ms() : 0;
         s = run_step(p, &f, st, f.owned, f.vals);
+        if (p->prof_ms) {
+            p->prof_ms[si] += now_ms() - t0;
+            p->prof_runs[si]++;
+        }
         if (s == OCTET_OK && hooks && hooks->on_value)
             for (int j = 0; j < st->n_out; j++)
                 if (st->out_slots[j] >= 0 && f.vals[st->out_slots[j]])
@@ -599,4 +623,23 @@ int ot_exec_subgraph_inputs(const ot_kernel *k, const char *attr) {
 int ot_exec_subgraph_outputs(const ot_kernel *k, const char *attr) {
     const ot_plan *sp = find_subplan(k, attr);
     return sp ? sp->n_outputs : -1;
+}
+
+int ot_plan_profile(const ot_plan *p, octet_node_profile *out, int cap) {
+    if (!p->prof_ms) return 0;
+    for (int i = 0; i < p->n_steps && i < cap; i++) {
+        const ot_node *n = p->steps[i].k.node;
+        out[i].name = n->name ? n->name : "";
+        out[i].op_type = n->op_type;
+        out[i].domain = n->domain ? n->domain : "";
+        out[i].total_ms = p->prof_ms[i];
+        out[i].runs = p->prof_runs[i];
+    }
+    return p->n_steps;
+}
+
+void ot_plan_profile_reset(ot_plan *p) {
+    if (!p->prof_ms) return;
+    memset(p->prof_ms, 0, (size_t)p->n_steps * sizeof *p->prof_ms);
+    memset(p->prof_runs, 0, (size_t)p->n_steps * sizeof *p->prof_runs);
 }

@@ -46,7 +46,7 @@ octet_status octet_session_create(octet_session **out, const octet_model *m, con
     ot_threads_apply(s->threads);
     bool opt = !(opts && opts->disable_graph_optimizations);
     octet_status st = opt ? ot_session_optimize(s->m, true) : OCTET_OK;
-    ot_plan_options po = {.threads = s->threads, .fold_constants = opt};
+    ot_plan_options po = {.threads = s->threads, .fold_constants = opt, .profile = opts && opts->profile};
     if (st == OCTET_OK) st = ot_plan_create(&s->plan, s->m, s->m->graph, NULL, &po);
     if (st != OCTET_OK) {
         octet_model_free(s->m);
@@ -144,4 +144,13 @@ octet_status octet_session_run(octet_session *s, const char *const *names, octet
     free(outs);
     free(bound);
     return st;
+}
+
+int octet_session_profile(const octet_session *s, octet_node_profile *out, int cap) {
+    if (!s || cap < 0 || (cap > 0 && !out)) return 0;
+    return ot_plan_profile(s->plan, out, cap);
+}
+
+void octet_session_profile_reset(octet_session *s) {
+    if (s) ot_plan_profile_reset(s->plan);
 }

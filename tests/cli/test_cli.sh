@@ -86,6 +86,11 @@ expect 0 "x float32\[5,3\] \(generated\)" -- bench "$MODEL" --runs 2 --batch 5
 expect 0 "x float32\[2,3\] \(.*x.npy\)" -- bench "$MODEL" --runs 2 --input x="$DATA/x.npy"
 expect 2 "--runs wants a whole number from 1" -- bench "$MODEL" --runs 0
 expect 2 "--batch wants" -- bench "$MODEL" --batch x
+# --profile: one row per op type and per node, with ms per run and shares that add up to about 100 %
+expect 0 "^profile +[0-9]+ nodes, [0-9.]+ ms per run" -- bench "$MODEL" --runs 3 --profile
+grep -Eq "^Add +1 +[0-9.]+ +[0-9.]+$" "$TMP/out" || fail "bench --profile has no Add row"
+awk '/^node /{t=1;next} t&&NF==4{s+=$4} END{exit !(s>99 && s<101)}' "$TMP/out" || fail "bench --profile node shares do not add up to 100 %"
+expect 2 "--top wants" -- bench "$MODEL" --profile --top -1
 
 if [ "$failures" -ne 0 ]; then
     echo "$failures CLI check(s) failed"

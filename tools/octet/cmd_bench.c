@@ -1,5 +1,5 @@
 /* octet bench MODEL [--threads N] [--runs N] [--warmup N] [--input NAME=FILE.npy ...] [--inputs FILE.npz]
- *                   [--batch N]
+ *                   [--batch N] [--profile [--top N]]
  * Inputs not given are generated from their declared shapes (symbolic dimensions = --batch). */
 #include <stdint.h>
 #include <stdio.h>
@@ -13,7 +13,7 @@
 static void help(FILE *f) {
     fprintf(f,
             "usage: octet bench MODEL [--threads N] [--runs N] [--warmup N] [--batch N]\n"
-            "                         [--input NAME=FILE.npy ...] [--inputs FILE.npz]\n"
+            "                         [--input NAME=FILE.npy ...] [--inputs FILE.npz] [--profile [--top N]]\n"
             "\n"
             "Run MODEL repeatedly and print the median, p90 and min latency and the peak RSS.\n"
             "\n"
@@ -23,6 +23,9 @@ static void help(FILE *f) {
             "  --batch N              value of symbolic dimensions in generated inputs (default 1)\n"
             "  --input NAME=FILE.npy  use this data for input NAME (repeatable)\n"
             "  --inputs FILE.npz      use the arrays of an .npz archive, by name\n"
+            "  --profile              also time every node: totals per op type and the slowest nodes\n"
+            "                         (per timed run; timing each node adds a little overhead)\n"
+            "  --top N                nodes listed by --profile (default 15, 0 = all)\n"
             "\n"
             "Inputs not given are generated: float32/64 uniform in [-1, 1), anything else zeros.\n");
 }
@@ -51,9 +54,53 @@ static int cmp_double(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
+static int cmp_prof_desc(const void *a, const void *b) {
+    double x = ((const octet_node_profile *)a)->total_ms, y = ((const octet_node_profile *)b)->total_ms;
+    return x > y ? -1 : x < y;
+}
+
+/* Per op type (domain-qualified when not ai.onnx) and per node, in ms per timed run, slowest first.
+ * In the per-type rows `runs` holds the node count. */
+static int print_profile(octet_session *s, int runs, int top) {
+    int n = octet_session_profile(s, NULL, 0);
+    octet_node_profile *p = calloc((size_t)n + 1, sizeof *p), *ty = calloc((size_t)n + 1, sizeof *ty);
+    if (!p || !ty) {
+        free(p), free(ty);
+        return cli_error(CLI_RUNTIME, "out of memory");
+    }
+    octet_session_profile(s, p, n);
+    double total = 0;
+    int n_ty = 0;
+    for (int i = 0; i < n; i++) {
+        total += p[i].total_ms;
+        int t = 0;
+        while (t < n_ty && !(strcmp(ty[t].op_type, p[i].op_type) == 0 && strcmp(ty[t].domain, p[i].domain) == 0)) t++;
+        if (t == n_ty) ty[n_ty++] = (octet_node_profile){.op_type = p[i].op_type, .domain = p[i].domain};
+        ty[t].total_ms += p[i].total_ms;
+        ty[t].runs++;
+    }
+    qsort(ty, (size_t)n_ty, sizeof *ty, cmp_prof_desc);
+    qsort(p, (size_t)n, sizeof *p, cmp_prof_desc);
+    double pct = total > 0 ? 100.0 / total : 0;
+    printf("\nprofile    %d nodes, %.3f ms per run summed over nodes\n", n, total / runs);
+    printf("%-40s %6s %10s %6s\n", "op type", "nodes", "ms/run", "%");
+    for (int t = 0; t < n_ty; t++) {
+        char name[200];
+        snprintf(name, sizeof name, "%s%s%s", ty[t].domain, ty[t].domain[0] ? ":" : "", ty[t].op_type);
+        printf("%-40s %6lld %10.4f %6.1f\n", name, ty[t].runs, ty[t].total_ms / runs, ty[t].total_ms * pct);
+    }
+    int shown = top == 0 || top > n ? n : top;
+    printf("\n%-48s %-24s %10s %6s\n", "node", "op type", "ms/run", "%");
+    for (int i = 0; i < shown; i++)
+        printf("%-48.48s %-24.24s %10.4f %6.1f\n", p[i].name[0] ? p[i].name : "(unnamed)", p[i].op_type,
+               p[i].total_ms / runs, p[i].total_ms * pct);
+    free(p), free(ty);
+    return CLI_OK;
+}
+
 int cmd_bench(int argc, char **argv) {
     const char *model_path = NULL, *val;
-    int threads = 0, runs = 20, warmup = 3, batch = 1, rc = CLI_OK;
+    int threads = 0, runs = 20, warmup = 3, batch = 1, rc = CLI_OK, profile = 0, top = 15;
     const char **specs = calloc((size_t)argc, sizeof *specs), **npzs = calloc((size_t)argc, sizeof *npzs);
     int n_specs = 0, n_npzs = 0;
     if (!specs || !npzs) {
@@ -86,6 +133,10 @@ int cmd_bench(int argc, char **argv) {
             if (r < 0 || !cli_parse_int("--warmup", val, 0, 1000000, &warmup)) rc = CLI_USAGE;
         } else if ((r = cli_opt(argc, argv, &i, "--batch", &val)) != 0) {
             if (r < 0 || !cli_parse_int("--batch", val, 1, 1 << 20, &batch)) rc = CLI_USAGE;
+        } else if (strcmp(a, "--profile") == 0) {
+            profile = 1;
+        } else if ((r = cli_opt(argc, argv, &i, "--top", &val)) != 0) {
+            if (r < 0 || !cli_parse_int("--top", val, 0, 1 << 30, &top)) rc = CLI_USAGE;
         } else if (a[0] == '-' && a[1]) {
             rc = cli_error(CLI_USAGE, "unknown option '%s' for 'octet bench' (see 'octet bench --help')", a);
         } else if (!model_path) {
@@ -118,7 +169,7 @@ int cmd_bench(int argc, char **argv) {
 
     octet_session *s = NULL;
     if (rc == CLI_OK) {
-        octet_session_options opts = {.threads = threads};
+        octet_session_options opts = {.threads = threads, .profile = profile};
         t0 = cli_now_ms();
         if (octet_session_create(&s, m, &opts) != OCTET_OK) rc = cli_fail();
         plan_ms = cli_now_ms() - t0;
@@ -128,6 +179,7 @@ int cmd_bench(int argc, char **argv) {
     double *ms = calloc((size_t)runs, sizeof *ms);
     if (rc == CLI_OK && (!outs || !ms)) rc = cli_error(CLI_RUNTIME, "out of memory");
     for (int r = 0; rc == CLI_OK && r < warmup + runs; r++) {
+        if (r == warmup) octet_session_profile_reset(s);
         t0 = cli_now_ms();
         if (octet_session_run(s, (const char *const *)in.names, in.tensors, in.n, outs, n_out) != OCTET_OK) {
             rc = cli_fail();
@@ -161,6 +213,7 @@ int cmd_bench(int argc, char **argv) {
         printf("%-10s median %.3f ms  p90 %.3f ms  min %.3f ms  mean %.3f ms\n", "latency", median, ms[p90], ms[0],
                sum / runs);
         printf("%-10s %.1f MiB\n", "peak RSS", (double)ru.ru_maxrss / 1024.0);
+        if (profile) rc = print_profile(s, runs, top);
     }
     free(ms);
     free(outs);
