@@ -2,6 +2,8 @@
 // median / p90 / min. Usage:
 //   node bench/ort_bench.mjs MODEL --threads N --runs N --warmup N --input NAME=FILE.npy ...
 // Prints one line: "ort median_ms=... p90_ms=... min_ms=... runs=N threads=N".
+// --profile adds ONNX Runtime's per-node kernel times of the timed runs (ms per run, by op type and
+// slowest nodes), in the same layout as `octet bench --profile`.
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +14,7 @@ const ort = require('onnxruntime-node');
 const { readNpy, writeNpy } = await import(path.join(here, '../tests/ort/npy.mjs'));
 
 const args = process.argv.slice(2);
-let model = null, threads = 1, runs = 20, warmup = 3, opt = 'all', saveDir = null;
+let model = null, threads = 1, runs = 20, warmup = 3, opt = 'all', saveDir = null, profile = false, top = 15;
 const inputs = {};
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
@@ -21,6 +23,8 @@ for (let i = 0; i < args.length; i++) {
   else if (a === '--warmup') warmup = parseInt(args[++i], 10);
   else if (a === '--opt') opt = args[++i];
   else if (a === '--save-outputs') saveDir = args[++i];
+  else if (a === '--profile') profile = true;
+  else if (a === '--top') top = parseInt(args[++i], 10);
   else if (a === '--input') {
     const spec = args[++i];
     const eq = spec.indexOf('=');
@@ -32,6 +36,7 @@ if (!model) { console.error('usage: ort_bench.mjs MODEL [--threads N] [--runs N]
 
 const session = await ort.InferenceSession.create(model, {
   intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: opt,
+  ...(profile ? { enableProfiling: true, profileFilePrefix: path.join((await import('node:os')).tmpdir(), `ort_profile_${process.pid}`) } : {}),
 });
 for (let i = 0; i < warmup; i++) await session.run(inputs);
 if (saveDir) {
@@ -51,3 +56,39 @@ times.sort((a, b) => a - b);
 const q = (p) => times[Math.min(times.length - 1, Math.floor(p * (times.length - 1) + 0.5))];
 const median = times.length % 2 ? times[(times.length - 1) / 2] : (times[times.length / 2 - 1] + times[times.length / 2]) / 2;
 console.log(`ort median_ms=${median.toFixed(3)} p90_ms=${q(0.9).toFixed(3)} min_ms=${times[0].toFixed(3)} runs=${runs} threads=${threads} rss_mb=${(process.memoryUsage().rss / 1048576).toFixed(1)}`);
+
+if (profile) {
+  // The profile file holds every run; keep the last `runs` executions of each node (the timed ones).
+  const fs = await import('node:fs');
+  session.endProfiling();   // writes PREFIX_<date>.json; the node binding does not return the name
+  const os = await import('node:os');
+  const prefix = `ort_profile_${process.pid}`;
+  const found = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith(prefix) && f.endsWith('.json'));
+  if (found.length !== 1) { console.error(`ort_bench: cannot find ONNX Runtime's profile ${prefix}*.json in ${os.tmpdir()}`); process.exit(1); }
+  const file = path.join(os.tmpdir(), found[0]);
+  const events = JSON.parse(fs.readFileSync(file, 'utf8'));
+  fs.unlinkSync(file);
+  const perNode = new Map();
+  for (const e of events) {
+    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
+    const name = e.name.slice(0, -'_kernel_time'.length);
+    if (!perNode.has(name)) perNode.set(name, { op: e.args.op_name, us: [] });
+    perNode.get(name).us.push(e.dur);
+  }
+  const nodes = [...perNode.entries()].map(([name, v]) => ({ name, op: v.op, ms: v.us.slice(-runs).reduce((a, b) => a + b, 0) / 1000 / runs }));
+  const total = nodes.reduce((a, n) => a + n.ms, 0);
+  const types = new Map();
+  for (const n of nodes) {
+    const t = types.get(n.op) || { n: 0, ms: 0 };
+    t.n++; t.ms += n.ms; types.set(n.op, t);
+  }
+  const pad = (x, w) => String(x).padEnd(w), lpad = (x, w) => String(x).padStart(w);
+  console.log(`\nprofile    ${nodes.length} nodes, ${total.toFixed(3)} ms per run summed over nodes`);
+  console.log(`${pad('op type', 40)} ${lpad('nodes', 6)} ${lpad('ms/run', 10)} ${lpad('%', 6)}`);
+  for (const [op, t] of [...types.entries()].sort((a, b) => b[1].ms - a[1].ms))
+    console.log(`${pad(op, 40)} ${lpad(t.n, 6)} ${lpad(t.ms.toFixed(4), 10)} ${lpad((100 * t.ms / total).toFixed(1), 6)}`);
+  console.log(`\n${pad('node', 48)} ${pad('op type', 24)} ${lpad('ms/run', 10)} ${lpad('%', 6)}`);
+  nodes.sort((a, b) => b.ms - a.ms);
+  for (const n of nodes.slice(0, top > 0 ? top : nodes.length))
+    console.log(`${pad(n.name, 48)} ${pad(n.op, 24)} ${lpad(n.ms.toFixed(4), 10)} ${lpad((100 * n.ms / total).toFixed(1), 6)}`);
+}

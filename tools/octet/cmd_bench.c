@@ -92,7 +92,7 @@ static int print_profile(octet_session *s, int runs, int top) {
     int shown = top == 0 || top > n ? n : top;
     printf("\n%-48s %-24s %10s %6s\n", "node", "op type", "ms/run", "%");
     for (int i = 0; i < shown; i++)
-        printf("%-48.48s %-24.24s %10.4f %6.1f\n", p[i].name[0] ? p[i].name : "(unnamed)", p[i].op_type,
+        printf("%-48s %-24s %10.4f %6.1f\n", p[i].name[0] ? p[i].name : "(unnamed)", p[i].op_type,
                p[i].total_ms / runs, p[i].total_ms * pct);
     free(p), free(ty);
     return CLI_OK;
