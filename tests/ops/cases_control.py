@@ -4,11 +4,10 @@ ready after the If), Loop with a trip count, a condition, both, zero iterations,
 turns false without a cond input, scan outputs, a growing loop-carried value, a Loop inside an If,
 Scan with axes and directions (opset 16), and an If whose branch output count is wrong."""
 import numpy as np
-import onnx
 from onnx import TensorProto, helper, numpy_helper
+from case_util import finish, make_case
 
 SEED = 5151
-IR = 8
 F, I64, BOOL = TensorProto.FLOAT, TensorProto.INT64, TensorProto.BOOL
 
 
@@ -22,15 +21,11 @@ def const(name, arr):
 
 def model(nodes, inputs, outputs, inits=(), opset=16):
     g = helper.make_graph(nodes, "control_test", inputs, outputs, initializer=list(inits))
-    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)], producer_name="octet-tests")
-    m.ir_version = IR
-    return m
+    return finish(g, opset)
 
 
 def case(name, m, feeds, rtol=1e-5, atol=1e-6, **extra):
-    c = {"name": name, "model": m, "inputs": feeds, "rtol": rtol, "atol": atol}
-    c.update(extra)
-    return c
+    return make_case(name, (m, feeds), rtol, atol, **extra)
 
 
 def if_shapes(rng, cond):

@@ -4,11 +4,10 @@ constant and non-constant weights, shapes that exercise every GEMM path and its 
 ConvTranspose (strides, pads, dilations, groups, output_padding, output_shape, auto_pad) and
 com.microsoft FusedConv (activations, Z). Random shapes from a fixed seed; odd sizes."""
 import numpy as np
-import onnx
 from onnx import TensorProto, helper, numpy_helper
+from case_util import finish, make_case
 
 SEED = 4242
-IR = 8
 
 
 def make_model(op, x, w, b, attrs, opset, const_w=True, domain="", z=None):
@@ -34,19 +33,11 @@ def make_model(op, x, w, b, attrs, opset, const_w=True, domain="", z=None):
         feed["z"] = z
     g_out = [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)]
     graph = helper.make_graph([node], op.lower() + "_test", g_in, g_out, inits)
-    ops = [helper.make_opsetid("", opset)]
-    if domain:
-        ops.append(helper.make_opsetid(domain, 1))
-    m = helper.make_model(graph, opset_imports=ops, producer_name="octet-tests")
-    m.ir_version = IR
-    return m, feed
+    return finish(graph, opset, [(domain, 1)] if domain else []), feed
 
 
 def case(name, mdl, rtol=1e-4, atol=1e-4, **extra):
-    m, feed = mdl
-    c = {"name": name, "model": m, "inputs": feed, "rtol": rtol, "atol": atol}
-    c.update(extra)
-    return c
+    return make_case(name, mdl, rtol, atol, **extra)
 
 
 def randn(rng, shape):

@@ -6,11 +6,10 @@ layout), channel counts that are not multiples of 8, depthwise with stride and d
 per-channel / spatial / scalar constants, a Z that broadcasts, graph outputs inside a blocked region,
 batch 2, Clip from opset 6 attributes. Random shapes from a fixed seed."""
 import numpy as np
-import onnx
 from onnx import TensorProto, helper, numpy_helper
+from case_util import finish
 
 SEED = 8128
-IR = 8
 
 
 class G:
@@ -57,8 +56,7 @@ class G:
         g_in = [helper.make_tensor_value_info("x", TensorProto.FLOAT, self.x.shape)]
         g_out = [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outs]
         graph = helper.make_graph(self.nodes, "nchwc_test", g_in, g_out, self.inits)
-        m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", self.opset)], producer_name="octet-tests")
-        m.ir_version = IR
+        m = finish(graph, self.opset)
         return m
 
 

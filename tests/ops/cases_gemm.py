@@ -2,11 +2,10 @@
 omitted, constant and fed B, opsets 7..13) and MatMul (1-D operands, numpy batch broadcasting, shared
 2-D weights, large enough shapes to thread). Random odd shapes from a fixed seed."""
 import numpy as np
-import onnx
 from onnx import TensorProto, helper, numpy_helper
+from case_util import finish, make_case
 
 SEED = 9127
-IR = 8
 
 
 def model(op, feeds, consts, opset, **attrs):
@@ -17,16 +16,12 @@ def model(op, feeds, consts, opset, **attrs):
     inits = [numpy_helper.from_array(v, n) for n, v in consts.items()]
     g_out = [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)]
     graph = helper.make_graph([node], op.lower() + "_test", g_in, g_out, inits)
-    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="octet-tests")
-    m.ir_version = IR
+    m = finish(graph, opset)
     return m, dict(feeds)
 
 
 def case(name, mdl, rtol=1e-4, atol=1e-4, **extra):
-    m, feed = mdl
-    c = {"name": name, "model": m, "inputs": feed, "rtol": rtol, "atol": atol}
-    c.update(extra)
-    return c
+    return make_case(name, mdl, rtol, atol, **extra)
 
 
 def randn(rng, shape):

@@ -3,11 +3,10 @@
 bias, Mean/InvStdDev outputs, broadcast scale), InstanceNormalization and LpNormalization.
 Random odd shapes from a fixed seed."""
 import numpy as np
-import onnx
 from onnx import TensorProto, helper, numpy_helper
+from case_util import finish, make_case
 
 SEED = 7341
-IR = 8
 
 
 def model(op, x, params, opset, n_out=1, **attrs):
@@ -18,16 +17,12 @@ def model(op, x, params, opset, n_out=1, **attrs):
     inits = [numpy_helper.from_array(v, n) for n, v in params if n]
     g_out = [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outs]
     graph = helper.make_graph([node], op.lower() + "_test", g_in, g_out, inits)
-    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="octet-tests")
-    m.ir_version = IR
+    m = finish(graph, opset)
     return m, {"x": x}
 
 
 def case(name, mdl, rtol=1e-4, atol=1e-5, **extra):
-    m, feed = mdl
-    c = {"name": name, "model": m, "inputs": feed, "rtol": rtol, "atol": atol}
-    c.update(extra)
-    return c
+    return make_case(name, mdl, rtol, atol, **extra)
 
 
 def randn(rng, shape, scale=1.0, shift=0.0):

@@ -3,15 +3,10 @@ auto_pad, Indices with both storage orders, int8/uint8), AveragePool (count_incl
 pads, auto_pad, dilations from opset 19), GlobalAveragePool, GlobalMaxPool, LpPool, GlobalLpPool.
 Random odd shapes from a fixed seed."""
 import numpy as np
-import onnx
 from onnx import TensorProto, helper
+from case_util import elem_type, finish, make_case
 
 SEED = 5150
-IR = 8
-
-
-def elem_type(dtype):
-    return onnx.mapping.NP_TYPE_TO_TENSOR_TYPE[np.dtype(dtype)]
 
 
 def model(op, x, opset, outputs=("y",), **attrs):
@@ -21,16 +16,12 @@ def model(op, x, opset, outputs=("y",), **attrs):
     if len(outputs) > 1:
         g_out.append(helper.make_tensor_value_info(outputs[1], TensorProto.INT64, None))
     graph = helper.make_graph([node], op.lower() + "_test", g_in, g_out)
-    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="octet-tests")
-    m.ir_version = IR
+    m = finish(graph, opset)
     return m, {"x": x}
 
 
 def case(name, mdl, rtol=1e-5, atol=1e-5, **extra):
-    m, feed = mdl
-    c = {"name": name, "model": m, "inputs": feed, "rtol": rtol, "atol": atol}
-    c.update(extra)
-    return c
+    return make_case(name, mdl, rtol, atol, **extra)
 
 
 def random_pool(rng, i, op, nsp, opset):

@@ -4,40 +4,21 @@ seed, keepdims both ways, axes as attribute (ReduceSum before 13, the others bef
 noop_with_empty_axes, integer inputs, select_last_index with ties."""
 import numpy as np
 import onnx
-from onnx import helper, numpy_helper
+from case_util import make_case, one_node
 
 SEED = 7702
-IR = 8
 KNOWN_OPSET = onnx.defs.onnx_opset_version()  # onnx 1.12 checks up to 17; opset-18 variants join when it knows them
 
 REDUCE_OPS = ["ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2",
               "ReduceSumSquare", "ReduceLogSum", "ReduceLogSumExp"]
 
 
-def elem_type(dtype):
-    return onnx.mapping.NP_TYPE_TO_TENSOR_TYPE[np.dtype(dtype)]
-
-
 def model(op, opset, inputs, out_dtype=None, consts=None, **attrs):
-    consts = consts or {}
-    names = [n for n, _ in inputs] + list(consts)
-    node = helper.make_node(op, names, ["out"], **attrs)
-    if out_dtype is None:
-        out_dtype = inputs[0][1].dtype
-    g_in = [helper.make_tensor_value_info(n, elem_type(a.dtype), a.shape) for n, a in inputs]
-    g_out = [helper.make_tensor_value_info("out", elem_type(out_dtype), None)]
-    inits = [numpy_helper.from_array(np.asarray(a), n) for n, a in consts.items()]
-    graph = helper.make_graph([node], op.lower() + "_test", g_in, g_out, inits)
-    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="octet-tests")
-    m.ir_version = IR
-    return m, dict(inputs)
+    return one_node(op, opset, inputs, consts, outputs=("out",), out_dtype=out_dtype, **attrs)
 
 
 def case(name, mdl, rtol=1e-5, atol=1e-5, **extra):
-    m, feed = mdl
-    c = {"name": name, "model": m, "inputs": feed, "rtol": rtol, "atol": atol}
-    c.update(extra)
-    return c
+    return make_case(name, mdl, rtol, atol, **extra)
 
 
 def axes_input_opset(op):

@@ -4,19 +4,14 @@ non-integer factors, tf_crop_and_resize with roi and extrapolation_value, cubic_
 exclude_outside, axes and keep_aspect_ratio_policy (18+), integer inputs for nearest; Upsample at
 opsets 7 and 9. Random odd shapes from a fixed seed."""
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper, numpy_helper
+from case_util import elem_type, finish, make_case
 
 SEED = 6007
-IR = 8
 
 COORDS = ["half_pixel", "asymmetric", "pytorch_half_pixel", "tf_half_pixel_for_nn", "align_corners",
           "tf_crop_and_resize", "half_pixel_symmetric"]
 NEAREST = ["round_prefer_floor", "round_prefer_ceil", "floor", "ceil"]
-
-
-def elem_type(dtype):
-    return onnx.mapping.NP_TYPE_TO_TENSOR_TYPE[np.dtype(dtype)]
 
 
 def resize_model(x, opset, roi=None, scales=None, sizes=None, const=True, **attrs):
@@ -43,8 +38,7 @@ def resize_model(x, opset, roi=None, scales=None, sizes=None, const=True, **attr
     g_in = [helper.make_tensor_value_info("x", elem_type(x.dtype), x.shape)]
     g_out = [helper.make_tensor_value_info("y", elem_type(x.dtype), None)]
     graph = helper.make_graph([node], "resize_test", g_in, g_out, inits)
-    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="octet-tests")
-    m.ir_version = IR
+    m = finish(graph, opset)
     return m, {"x": x}
 
 
@@ -59,16 +53,12 @@ def upsample_model(x, opset, scales, **attrs):
     g_in = [helper.make_tensor_value_info("x", elem_type(x.dtype), x.shape)]
     g_out = [helper.make_tensor_value_info("y", elem_type(x.dtype), None)]
     graph = helper.make_graph([node], "upsample_test", g_in, g_out, inits)
-    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="octet-tests")
-    m.ir_version = IR
+    m = finish(graph, opset)
     return m, {"x": x}
 
 
 def case(name, mdl, rtol=1e-4, atol=1e-5, **extra):
-    m, feed = mdl
-    c = {"name": name, "model": m, "inputs": feed, "rtol": rtol, "atol": atol}
-    c.update(extra)
-    return c
+    return make_case(name, mdl, rtol, atol, **extra)
 
 
 def cases():

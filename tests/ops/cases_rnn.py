@@ -11,9 +11,9 @@ Runtime on the layout=0 cases when this file was written)."""
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+from case_util import finish, make_case
 
 SEED = 4242
-IR = 8
 GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
 N_ACTS = {"RNN": 1, "GRU": 2, "LSTM": 3}
 ACTS = ["Relu", "Tanh", "Sigmoid", "Affine", "LeakyRelu", "ThresholdedRelu", "ScaledTanh", "HardSigmoid",
@@ -163,8 +163,7 @@ def build(rng, op, T, B, I, H, direction="forward", layout=0, opset=14, bias=Tru
             for n in order if n in values and n not in weights]
     g_out = [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in node_outputs if n]
     graph = helper.make_graph([node], op.lower() + "_test", g_in, g_out, initializer=inits)
-    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="octet-tests")
-    m.ir_version = IR
+    m = finish(graph, opset)
     feeds = {n: values[n] for n in order if n in values and n not in weights}
     expected = None
     if layout or not hidden_attr:  # ONNX Runtime cannot run these: compute the references here
@@ -175,11 +174,9 @@ def build(rng, op, T, B, I, H, direction="forward", layout=0, opset=14, bias=Tru
 
 def case(name, mfe, rtol=1e-4, atol=2e-5, **extra):
     m, feeds, expected = mfe
-    c = {"name": name, "model": m, "inputs": feeds, "rtol": rtol, "atol": atol}
     if expected is not None:
-        c["outputs"] = expected
-    c.update(extra)
-    return c
+        extra["outputs"] = expected
+    return make_case(name, (m, feeds), rtol, atol, **extra)
 
 
 def cases():

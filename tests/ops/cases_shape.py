@@ -3,40 +3,21 @@ Expand, ConstantOfShape, Constant. Random shapes and attributes from a fixed see
 variant the checker of this onnx version knows, several dtypes (these ops only move bytes)."""
 import numpy as np
 import onnx
-from onnx import helper, numpy_helper
+from onnx import numpy_helper
+from case_util import make_case, one_node
 
 SEED = 20240611
 MAX_OPSET = onnx.defs.onnx_opset_version()  # onnx 1.12: 17; newer variants are added when it knows them
 
 
-def elem_type(dtype):
-    return onnx.mapping.NP_TYPE_TO_TENSOR_TYPE[np.dtype(dtype)]
-
-
-def model(op, opset, inputs, n_out=1, consts=None, out_dtype=None, **attrs):
-    """One-node model. inputs: list of (name, array) fed at run time; consts: {name: array} initializers.
-    Node inputs are the fed ones then the constants, unless `order` lists them. out_dtype (one dtype for
-    every output) defaults to the first input's. Returns (ModelProto, feed dict)."""
-    consts = consts or {}
-    names = [n for n, _ in inputs]
-    order = attrs.pop("order", names + list(consts))
-    node = helper.make_node(op, order, ["y%d" % i if n_out > 1 else "y" for i in range(n_out)], **attrs)
-    if out_dtype is None:
-        out_dtype = inputs[0][1].dtype if inputs else list(consts.values())[0].dtype
-    g_in = [helper.make_tensor_value_info(n, elem_type(a.dtype), a.shape) for n, a in inputs]
-    g_out = [helper.make_tensor_value_info(o, elem_type(out_dtype), None) for o in node.output]
-    inits = [numpy_helper.from_array(np.asarray(a), n) for n, a in consts.items()]
-    graph = helper.make_graph([node], "%s_test" % op.lower(), g_in, g_out, inits)
-    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="octet-tests")
-    m.ir_version = 8
-    return m, {n: a for n, a in inputs}
+def model(op, opset, inputs, n_out=1, consts=None, out_dtype=None, order=None, **attrs):
+    """One-node model (case_util.one_node) with outputs y, or y0, y1, ... when n_out > 1."""
+    outs = ["y%d" % i for i in range(n_out)] if n_out > 1 else ["y"]
+    return one_node(op, opset, inputs, consts, outputs=outs, out_dtype=out_dtype, order=order, **attrs)
 
 
 def case(name, mdl, **extra):
-    m, feed = mdl
-    c = {"name": name, "model": m, "inputs": feed, "rtol": 0.0, "atol": 0.0}
-    c.update(extra)
-    return c
+    return make_case(name, mdl, **extra)
 
 
 def rand_shape(rng, rank, lo=1, hi=6):

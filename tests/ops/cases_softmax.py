@@ -2,32 +2,17 @@
 2-D at `axis`) and from 13 (normalized along one axis), every axis of random odd shapes from a fixed
 seed, default axes, large magnitudes (stability), double inputs."""
 import numpy as np
-import onnx
-from onnx import helper
+from case_util import make_case, one_node
 
 SEED = 7703
-IR = 8
-
-
-def elem_type(dtype):
-    return onnx.mapping.NP_TYPE_TO_TENSOR_TYPE[np.dtype(dtype)]
 
 
 def model(op, opset, x, **attrs):
-    node = helper.make_node(op, ["x"], ["out"], **attrs)
-    g_in = [helper.make_tensor_value_info("x", elem_type(x.dtype), x.shape)]
-    g_out = [helper.make_tensor_value_info("out", elem_type(x.dtype), None)]
-    graph = helper.make_graph([node], op.lower() + "_test", g_in, g_out)
-    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="octet-tests")
-    m.ir_version = IR
-    return m, {"x": x}
+    return one_node(op, opset, [("x", x)], outputs=("out",), **attrs)
 
 
 def case(name, mdl, rtol=1e-5, atol=1e-6, **extra):
-    m, feed = mdl
-    c = {"name": name, "model": m, "inputs": feed, "rtol": rtol, "atol": atol}
-    c.update(extra)
-    return c
+    return make_case(name, mdl, rtol, atol, **extra)
 
 
 def cases():

@@ -3,10 +3,9 @@ inputs after), Identity, Cast and CastLike. Random odd shapes from a fixed seed,
 several opsets and dtypes, and the edge values (0, +-0.5 ties for Round, large magnitudes)."""
 import numpy as np
 import onnx
-from onnx import helper, numpy_helper
+from case_util import elem_type, make_case, one_node
 
 SEED = 7701
-IR = 8
 KNOWN_OPSET = onnx.defs.onnx_opset_version()  # onnx 1.12 checks up to 17; later variants join when it knows them
 # versions of this file's ops after opset 17: a model importing a later opset than the checker knows can
 # only be checked when the op did not change in between
@@ -17,32 +16,14 @@ def checkable(op, opset):
     return not any(KNOWN_OPSET < v <= opset for v in NEW_VERSIONS.get(op, []))
 
 
-def elem_type(dtype):
-    return onnx.mapping.NP_TYPE_TO_TENSOR_TYPE[np.dtype(dtype)]
-
-
 def model(op, opset, inputs, out_dtype=None, consts=None, order=None, **attrs):
     """One-node model over fed inputs [(name, array)] and initializers {name: array}; `order` gives the
     node's input names ("" = omitted) when they are not simply the fed ones then the constants."""
-    consts = consts or {}
-    names = order if order is not None else [n for n, _ in inputs] + list(consts)
-    node = helper.make_node(op, names, ["out"], **attrs)
-    if out_dtype is None:
-        out_dtype = inputs[0][1].dtype
-    g_in = [helper.make_tensor_value_info(n, elem_type(a.dtype), a.shape) for n, a in inputs]
-    g_out = [helper.make_tensor_value_info("out", elem_type(out_dtype), None)]
-    inits = [numpy_helper.from_array(np.asarray(a), n) for n, a in consts.items()]
-    graph = helper.make_graph([node], op.lower() + "_test", g_in, g_out, inits)
-    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="octet-tests")
-    m.ir_version = IR
-    return m, dict(inputs)
+    return one_node(op, opset, inputs, consts, outputs=("out",), out_dtype=out_dtype, order=order, **attrs)
 
 
 def case(name, mdl, rtol=1e-6, atol=1e-6, **extra):
-    m, feed = mdl
-    c = {"name": name, "model": m, "inputs": feed, "rtol": rtol, "atol": atol}
-    c.update(extra)
-    return c
+    return make_case(name, mdl, rtol, atol, **extra)
 
 
 def rand_shape(rng):
