@@ -18,34 +18,12 @@
 #include "octet.h"
 #include "ops/broadcast.h"
 #include "tensor/tensor.h"
+#include "test_tensors.h"
 
 /* ---- tensors, freed after each test ---- */
 
-static octet_tensor *g_pool[1024];
-static int g_npool;
-
-static octet_tensor *keep(octet_tensor *t) {
-    assert_non_null(t);
-    assert_true(g_npool < (int)(sizeof g_pool / sizeof *g_pool));
-    g_pool[g_npool++] = t;
-    return t;
-}
-
-static int free_pool(void **st) {
-    (void)st;
-    for (int i = 0; i < g_npool; i++) octet_tensor_free(g_pool[i]);
-    g_npool = 0;
-    return 0;
-}
-
-#define D(...) ((const int64_t[]){__VA_ARGS__})
 #define NO_DIMS ((const int64_t *)NULL)
 
-static octet_tensor *tnew(octet_dtype dt, int nd, const int64_t *dims, const void *data) {
-    octet_tensor *t = keep(ot_tensor_new(dt, nd, dims));
-    if (data && ot_tensor_nbytes(t)) memcpy(t->data, data, ot_tensor_nbytes(t));
-    return t;
-}
 #define TF(nd, dims, ...) tnew(OCTET_FLOAT, nd, dims, (const float[]){__VA_ARGS__})
 #define TD(nd, dims, ...) tnew(OCTET_DOUBLE, nd, dims, (const double[]){__VA_ARGS__})
 #define TI64(nd, dims, ...) tnew(OCTET_INT64, nd, dims, (const int64_t[]){__VA_ARGS__})

@@ -21,33 +21,10 @@
 #include "octet.h"
 #include "ops/qcontrib_internal.h"
 #include "tensor/tensor.h"
+#include "test_tensors.h"
 
-/* ---- tensors, freed after each test ---- */
+/* ---- tensors (test_tensors.h pools them) ---- */
 
-static octet_tensor *g_pool[4096];
-static int g_npool;
-
-static octet_tensor *keep(octet_tensor *t) {
-    assert_non_null(t);
-    assert_true(g_npool < (int)(sizeof g_pool / sizeof *g_pool));
-    g_pool[g_npool++] = t;
-    return t;
-}
-
-static int free_pool(void **st) {
-    (void)st;
-    for (int i = 0; i < g_npool; i++) octet_tensor_free(g_pool[i]);
-    g_npool = 0;
-    return 0;
-}
-
-#define D(...) ((const int64_t[]){__VA_ARGS__})
-
-static octet_tensor *tnew(octet_dtype dt, int nd, const int64_t *dims, const void *data) {
-    octet_tensor *t = keep(ot_tensor_new(dt, nd, dims));
-    if (data && ot_tensor_nbytes(t)) memcpy(t->data, data, ot_tensor_nbytes(t));
-    return t;
-}
 static octet_tensor *f32(float v) { return tnew(OCTET_FLOAT, 0, NULL, &v); }
 static octet_tensor *u8s(uint8_t v) { return tnew(OCTET_UINT8, 0, NULL, &v); }
 static octet_tensor *s8s(int8_t v) { return tnew(OCTET_INT8, 0, NULL, &v); }
