@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "kernels/dwconv_f32.h"
+#include "kernels/transpose8_avx2.h"
 
 /* Mask with the first n (0..8) lanes set. */
 static inline __m256i tail_mask(int n) {
@@ -151,25 +152,6 @@ void ot_dwconv_f32_avx2(const ot_dw_geom *g, const float *x, const float *w, flo
  * Input rows are interleaved into a zero-padded band [rows][padded width][8], every tap of every
  * stride and dilation is then one 8-float load, and no lane is wasted on narrow planes. */
 
-static inline void transpose8(__m256 *r) {
-    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
-    r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
-    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
-    r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
-    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
-    r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
-    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
-    r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
-}
-
 #define DW8_BAND_FLOATS 16384 /* 64 KiB of interleaved input rows per band */
 
 static int dw8_wp(const ot_dw_geom *g) { return (g->OW - 1) * g->sw + (g->kw - 1) * g->dw + 1; }
@@ -208,7 +190,7 @@ static void dw8_fill_row(const ot_dw_geom *g, const float *x, size_t xs, int nch
     for (; col + 8 <= hi; col += 8) {
         __m256 r[8];
         for (int c = 0; c < 8; c++) r[c] = src[c] ? _mm256_loadu_ps(src[c] + (col - pl)) : _mm256_setzero_ps();
-        transpose8(r);
+        ot_transpose8_ps(r);
         for (int j = 0; j < 8; j++) _mm256_storeu_ps(row + (size_t)(col + j) * 8, r[j]);
     }
     for (; col < hi; col++)
@@ -273,7 +255,7 @@ void ot_dwconv8_f32_avx2(const ot_dw_geom *g, const float *x, size_t xs, const f
             for (; o + 8 <= OW; o += 8) {
                 __m256 v[8];
                 for (int j = 0; j < 8; j++) v[j] = _mm256_loadu_ps(obuf + (size_t)(o + j) * 8);
-                transpose8(v);
+                ot_transpose8_ps(v);
                 for (int c = 0; c < nch; c++) _mm256_storeu_ps(y + (size_t)c * ys + (size_t)oh * OW + o, v[c]);
             }
             for (; o < OW; o++)

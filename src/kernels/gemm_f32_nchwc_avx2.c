@@ -6,6 +6,7 @@
 #include <immintrin.h>
 
 #include "kernels/gemm_f32_nchwc.h"
+#include "kernels/transpose8_avx2.h"
 
 #define CB OT_NCHWC
 
@@ -14,15 +15,11 @@ static inline __m256 clamp8(__m256 v, __m256 lo, __m256 hi) {
     return _mm256_min_ps(hi, _mm256_max_ps(lo, v));
 }
 
-/* PS: the input step between pixels when it is a compile-time constant (blocked input at stride 1
- * or 2), so the broadcasts use fixed displacements instead of an address computation each; 0 = the
- * runtime pstep. */
-static inline __attribute__((always_inline)) void tile_impl(const int NF, const int P, const int PS, int nt,
-                                                            const ot_nchwc_tap *taps, const float *x, ptrdiff_t o,
-                                                            ptrdiff_t pstep, const float *w, const float *bias,
-                                                            float *y, size_t ybs, ptrdiff_t ys, const float *z,
-                                                            bool first, bool last, float lo, float hi) {
-    __m256 acc[OT_NCHWC_TILE_MAX];
+/* The P x NF accumulators of a tile: the bias on the first K chunk, else the partial sums in y
+ * (output pixel p of filter block f at y + f * ybs + p * ys). */
+static inline __attribute__((always_inline)) void acc_load(__m256 *acc, const int NF, const int P, bool first,
+                                                           const float *bias, const float *y, size_t ybs,
+                                                           ptrdiff_t ys) {
     if (first) {
         const __m256 b0 = _mm256_loadu_ps(bias), b1 = NF > 1 ? _mm256_loadu_ps(bias + CB) : b0,
                      b2 = NF > 2 ? _mm256_loadu_ps(bias + 2 * CB) : b0;
@@ -40,21 +37,13 @@ static inline __attribute__((always_inline)) void tile_impl(const int NF, const 
             if (NF > 2) acc[p * NF + 2] = _mm256_loadu_ps(y + 2 * ybs + p * ys);
         }
     }
-    const float *xo = x + o;
-    for (int t = 0; t < nt; t++) {
-        const float *xt = xo + taps[t].xoff;
-        const float *wt = w + (size_t)taps[t].k * (NF * CB);
-        const __m256 w0 = _mm256_load_ps(wt);
-        const __m256 w1 = NF > 1 ? _mm256_load_ps(wt + CB) : w0;
-        const __m256 w2 = NF > 2 ? _mm256_load_ps(wt + 2 * CB) : w0;
-#pragma GCC unroll 12
-        for (int p = 0; p < P; p++) {
-            const __m256 xv = _mm256_broadcast_ss(xt + p * (PS ? PS : pstep));
-            acc[p * NF] = _mm256_fmadd_ps(xv, w0, acc[p * NF]);
-            if (NF > 1) acc[p * NF + 1] = _mm256_fmadd_ps(xv, w1, acc[p * NF + 1]);
-            if (NF > 2) acc[p * NF + 2] = _mm256_fmadd_ps(xv, w2, acc[p * NF + 2]);
-        }
-    }
+}
+
+/* Back to y: partial sums as they are, or on the last chunk + z (residual, same layout as y) and
+ * clamped to [lo, hi]. */
+static inline __attribute__((always_inline)) void acc_store(const __m256 *acc, const int NF, const int P, bool last,
+                                                            float *y, size_t ybs, ptrdiff_t ys, const float *z,
+                                                            float lo, float hi) {
     if (!last) {
 #pragma GCC unroll 3
         for (int f = 0; f < NF; f++)
@@ -74,6 +63,34 @@ static inline __attribute__((always_inline)) void tile_impl(const int NF, const 
             _mm256_storeu_ps(yf + p * ys, clamp8(v, vlo, vhi));
         }
     }
+}
+
+/* PS: the input step between pixels when it is a compile-time constant (blocked input at stride 1
+ * or 2), so the broadcasts use fixed displacements instead of an address computation each; 0 = the
+ * runtime pstep. */
+static inline __attribute__((always_inline)) void tile_impl(const int NF, const int P, const int PS, int nt,
+                                                            const ot_nchwc_tap *taps, const float *x, ptrdiff_t o,
+                                                            ptrdiff_t pstep, const float *w, const float *bias,
+                                                            float *y, size_t ybs, ptrdiff_t ys, const float *z,
+                                                            bool first, bool last, float lo, float hi) {
+    __m256 acc[OT_NCHWC_TILE_MAX];
+    acc_load(acc, NF, P, first, bias, y, ybs, ys);
+    const float *xo = x + o;
+    for (int t = 0; t < nt; t++) {
+        const float *xt = xo + taps[t].xoff;
+        const float *wt = w + (size_t)taps[t].k * (NF * CB);
+        const __m256 w0 = _mm256_load_ps(wt);
+        const __m256 w1 = NF > 1 ? _mm256_load_ps(wt + CB) : w0;
+        const __m256 w2 = NF > 2 ? _mm256_load_ps(wt + 2 * CB) : w0;
+#pragma GCC unroll 12
+        for (int p = 0; p < P; p++) {
+            const __m256 xv = _mm256_broadcast_ss(xt + p * (PS ? PS : pstep));
+            acc[p * NF] = _mm256_fmadd_ps(xv, w0, acc[p * NF]);
+            if (NF > 1) acc[p * NF + 1] = _mm256_fmadd_ps(xv, w1, acc[p * NF + 1]);
+            if (NF > 2) acc[p * NF + 2] = _mm256_fmadd_ps(xv, w2, acc[p * NF + 2]);
+        }
+    }
+    acc_store(acc, NF, P, last, y, ybs, ys, z, lo, hi);
 }
 
 #define TILE_ARGS                                                                                                \
@@ -114,23 +131,7 @@ static inline __attribute__((always_inline)) void pw_impl(const int NF, const in
                                                           float *y, size_t ybs, const float *z, bool first,
                                                           bool last, float lo, float hi) {
     __m256 acc[OT_NCHWC_TILE_MAX];
-    if (first) {
-        const __m256 b0 = _mm256_loadu_ps(bias), b1 = NF > 1 ? _mm256_loadu_ps(bias + CB) : b0,
-                     b2 = NF > 2 ? _mm256_loadu_ps(bias + 2 * CB) : b0;
-#pragma GCC unroll 12
-        for (int p = 0; p < P; p++) {
-            acc[p * NF] = b0;
-            if (NF > 1) acc[p * NF + 1] = b1;
-            if (NF > 2) acc[p * NF + 2] = b2;
-        }
-    } else {
-#pragma GCC unroll 12
-        for (int p = 0; p < P; p++) {
-            acc[p * NF] = _mm256_loadu_ps(y + p * CB);
-            if (NF > 1) acc[p * NF + 1] = _mm256_loadu_ps(y + ybs + p * CB);
-            if (NF > 2) acc[p * NF + 2] = _mm256_loadu_ps(y + 2 * ybs + p * CB);
-        }
-    }
+    acc_load(acc, NF, P, first, bias, y, ybs, CB);
 #define PW_STEP(XL)                                                                    \
     {                                                                                  \
         const __m256 w0 = _mm256_load_ps(w);                                           \
@@ -152,23 +153,7 @@ static inline __attribute__((always_inline)) void pw_impl(const int NF, const in
     }
     for (int l = 0; c < nc; c++, l++) PW_STEP(xb + l)
 #undef PW_STEP
-    if (!last) {
-#pragma GCC unroll 3
-        for (int f = 0; f < NF; f++)
-#pragma GCC unroll 12
-            for (int p = 0; p < P; p++) _mm256_storeu_ps(y + f * ybs + p * CB, acc[p * NF + f]);
-        return;
-    }
-    const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
-#pragma GCC unroll 3
-    for (int f = 0; f < NF; f++) {
-#pragma GCC unroll 12
-        for (int p = 0; p < P; p++) {
-            __m256 v = acc[p * NF + f];
-            if (z) v = _mm256_add_ps(v, _mm256_loadu_ps(z + f * ybs + p * CB));
-            _mm256_storeu_ps(y + f * ybs + p * CB, clamp8(v, vlo, vhi));
-        }
-    }
+    acc_store(acc, NF, P, last, y, ybs, CB, z, lo, hi);
 }
 
 #define PW_ARGS                                                                                                    \
@@ -246,25 +231,6 @@ void ot_nchwc_dw_avx2(int P, int nt, const int *xoff, const int *widx, const flo
 
 /* ---- reorders ---- */
 
-static inline void transpose8(__m256 *r) {
-    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
-    r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
-    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
-    r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
-    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
-    r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
-    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
-    r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
-}
-
 void ot_nchwc_reorder_in_avx2(const float *x, int C, size_t hw, float *y) {
     const int nb = ot_nchwc_blocks(C);
     for (int b = 0; b < nb; b++) {
@@ -275,7 +241,7 @@ void ot_nchwc_reorder_in_avx2(const float *x, int C, size_t hw, float *y) {
         for (; p + 8 <= hw; p += 8) {
             __m256 r[8];
             for (int c = 0; c < CB; c++) r[c] = c < nc ? _mm256_loadu_ps(xb + (size_t)c * hw + p) : _mm256_setzero_ps();
-            transpose8(r);
+            ot_transpose8_ps(r);
             for (int j = 0; j < 8; j++) _mm256_storeu_ps(yb + (p + j) * CB, r[j]);
         }
         for (; p < hw; p++)
@@ -293,7 +259,7 @@ void ot_nchwc_reorder_out_avx2(const float *x, int C, size_t hw, float *y) {
         for (; p + 8 <= hw; p += 8) {
             __m256 r[8];
             for (int j = 0; j < 8; j++) r[j] = _mm256_loadu_ps(xb + (p + j) * CB);
-            transpose8(r);
+            ot_transpose8_ps(r);
             for (int c = 0; c < nc; c++) _mm256_storeu_ps(yb + (size_t)c * hw + p, r[c]);
         }
         for (; p < hw; p++)
