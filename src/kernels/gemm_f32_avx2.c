@@ -47,8 +47,11 @@ static inline void store_row(int r, int mr, int nr, bool clamp, float lo, float 
     }
 }
 
-void ot_gemm_f32_kernel_avx2(int kc, const float *a, const float *b, float *c, int ldc, int mr, int nr, bool first,
-                             bool last, const float *bias, float lo, float hi) {
+/* The kernel body. B rows are 16 packed floats (b + 16 k) or, with koff (the direct convolution),
+ * 16 floats at b + koff[k]. always_inline: each caller gets its own copy with koff's test folded. */
+static inline __attribute__((always_inline)) void kernel_6x16(int kc, const float *a, const float *b, const int *koff,
+                                                              float *c, int ldc, int mr, int nr, bool first, bool last,
+                                                              const float *bias, float lo, float hi) {
     __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
     init_row(0, mr, nr, first, bias, c, ldc, &c00, &c01);
     init_row(1, mr, nr, first, bias, c, ldc, &c10, &c11);
@@ -57,7 +60,9 @@ void ot_gemm_f32_kernel_avx2(int kc, const float *a, const float *b, float *c, i
     init_row(4, mr, nr, first, bias, c, ldc, &c40, &c41);
     init_row(5, mr, nr, first, bias, c, ldc, &c50, &c51);
     for (int k = 0; k < kc; k++) {
-        const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+        const float *bk = koff ? b + koff[k] : b;
+        const __m256 b0 = koff ? _mm256_loadu_ps(bk) : _mm256_load_ps(bk);
+        const __m256 b1 = koff ? _mm256_loadu_ps(bk + 8) : _mm256_load_ps(bk + 8);
         __m256 av = _mm256_broadcast_ss(a);
         c00 = _mm256_fmadd_ps(av, b0, c00);
         c01 = _mm256_fmadd_ps(av, b1, c01);
@@ -77,7 +82,7 @@ void ot_gemm_f32_kernel_avx2(int kc, const float *a, const float *b, float *c, i
         c50 = _mm256_fmadd_ps(av, b0, c50);
         c51 = _mm256_fmadd_ps(av, b1, c51);
         a += 6;
-        b += 16;
+        if (!koff) b += 16;
     }
     store_row(0, mr, nr, last, lo, hi, c, ldc, c00, c01);
     store_row(1, mr, nr, last, lo, hi, c, ldc, c10, c11);
@@ -87,42 +92,12 @@ void ot_gemm_f32_kernel_avx2(int kc, const float *a, const float *b, float *c, i
     store_row(5, mr, nr, last, lo, hi, c, ldc, c50, c51);
 }
 
+void ot_gemm_f32_kernel_avx2(int kc, const float *a, const float *b, float *c, int ldc, int mr, int nr, bool first,
+                             bool last, const float *bias, float lo, float hi) {
+    kernel_6x16(kc, a, b, NULL, c, ldc, mr, nr, first, last, bias, lo, hi);
+}
+
 void ot_gemm_f32_kernel_direct_avx2(int kc, const float *a, const float *b, const int *koff, float *c, int ldc, int mr,
                                     bool first, bool last, const float *bias, float lo, float hi) {
-    __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
-    init_row(0, mr, 16, first, bias, c, ldc, &c00, &c01);
-    init_row(1, mr, 16, first, bias, c, ldc, &c10, &c11);
-    init_row(2, mr, 16, first, bias, c, ldc, &c20, &c21);
-    init_row(3, mr, 16, first, bias, c, ldc, &c30, &c31);
-    init_row(4, mr, 16, first, bias, c, ldc, &c40, &c41);
-    init_row(5, mr, 16, first, bias, c, ldc, &c50, &c51);
-    for (int k = 0; k < kc; k++) {
-        const float *bk = b + koff[k];
-        const __m256 b0 = _mm256_loadu_ps(bk), b1 = _mm256_loadu_ps(bk + 8);
-        __m256 av = _mm256_broadcast_ss(a);
-        c00 = _mm256_fmadd_ps(av, b0, c00);
-        c01 = _mm256_fmadd_ps(av, b1, c01);
-        av = _mm256_broadcast_ss(a + 1);
-        c10 = _mm256_fmadd_ps(av, b0, c10);
-        c11 = _mm256_fmadd_ps(av, b1, c11);
-        av = _mm256_broadcast_ss(a + 2);
-        c20 = _mm256_fmadd_ps(av, b0, c20);
-        c21 = _mm256_fmadd_ps(av, b1, c21);
-        av = _mm256_broadcast_ss(a + 3);
-        c30 = _mm256_fmadd_ps(av, b0, c30);
-        c31 = _mm256_fmadd_ps(av, b1, c31);
-        av = _mm256_broadcast_ss(a + 4);
-        c40 = _mm256_fmadd_ps(av, b0, c40);
-        c41 = _mm256_fmadd_ps(av, b1, c41);
-        av = _mm256_broadcast_ss(a + 5);
-        c50 = _mm256_fmadd_ps(av, b0, c50);
-        c51 = _mm256_fmadd_ps(av, b1, c51);
-        a += 6;
-    }
-    store_row(0, mr, 16, last, lo, hi, c, ldc, c00, c01);
-    store_row(1, mr, 16, last, lo, hi, c, ldc, c10, c11);
-    store_row(2, mr, 16, last, lo, hi, c, ldc, c20, c21);
-    store_row(3, mr, 16, last, lo, hi, c, ldc, c30, c31);
-    store_row(4, mr, 16, last, lo, hi, c, ldc, c40, c41);
-    store_row(5, mr, 16, last, lo, hi, c, ldc, c50, c51);
+    kernel_6x16(kc, a, b, koff, c, ldc, mr, 16, first, last, bias, lo, hi);
 }
