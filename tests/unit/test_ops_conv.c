@@ -97,18 +97,25 @@ typedef struct ref_conv {
     int64_t in[3], out[3], k[3], s[3], d[3], pb[3];
 } ref_conv;
 
-/* Direct convolution with 1..3 spatial dims; leading dims of size 1 pad lower ranks. */
-static void naive_conv(const ref_conv *p, const float *x, const float *w, const float *b, float *y) {
-    int64_t in[3] = {1, 1, 1}, out[3] = {1, 1, 1}, k[3] = {1, 1, 1}, s[3] = {1, 1, 1}, d[3] = {1, 1, 1}, pb[3] = {0};
+/* p's 1..3 spatial dims as 3, led by size-1 dims (stride and dilation 1, no padding). */
+static void widen3(const ref_conv *p, int64_t in[3], int64_t out[3], int64_t k[3], int64_t s[3], int64_t d[3],
+                   int64_t pb[3]) {
     int off = 3 - p->nsp;
-    for (int i = 0; i < p->nsp; i++) {
-        in[off + i] = p->in[i];
-        out[off + i] = p->out[i];
-        k[off + i] = p->k[i];
-        s[off + i] = p->s[i];
-        d[off + i] = p->d[i];
-        pb[off + i] = p->pb[i];
+    for (int i = 0; i < 3; i++) {
+        bool real = i >= off;
+        in[i] = real ? p->in[i - off] : 1;
+        out[i] = real ? p->out[i - off] : 1;
+        k[i] = real ? p->k[i - off] : 1;
+        s[i] = real ? p->s[i - off] : 1;
+        d[i] = real ? p->d[i - off] : 1;
+        pb[i] = real ? p->pb[i - off] : 0;
     }
+}
+
+/* Direct convolution with 1..3 spatial dims. */
+static void naive_conv(const ref_conv *p, const float *x, const float *w, const float *b, float *y) {
+    int64_t in[3], out[3], k[3], s[3], d[3], pb[3];
+    widen3(p, in, out, k, s, d, pb);
     int64_t Cg = p->C / p->G, Mg = p->M / p->G;
     for (int64_t n = 0; n < p->N; n++)
         for (int64_t m = 0; m < p->M; m++) {
@@ -137,16 +144,8 @@ static void naive_conv(const ref_conv *p, const float *x, const float *w, const 
 
 /* Direct transposed convolution (scatter); W is [C, M/G, k...]. */
 static void naive_convt(const ref_conv *p, const float *x, const float *w, const float *b, float *y) {
-    int64_t in[3] = {1, 1, 1}, out[3] = {1, 1, 1}, k[3] = {1, 1, 1}, s[3] = {1, 1, 1}, d[3] = {1, 1, 1}, pb[3] = {0};
-    int off = 3 - p->nsp;
-    for (int i = 0; i < p->nsp; i++) {
-        in[off + i] = p->in[i];
-        out[off + i] = p->out[i];
-        k[off + i] = p->k[i];
-        s[off + i] = p->s[i];
-        d[off + i] = p->d[i];
-        pb[off + i] = p->pb[i];
-    }
+    int64_t in[3], out[3], k[3], s[3], d[3], pb[3];
+    widen3(p, in, out, k, s, d, pb);
     int64_t Cg = p->C / p->G, Mg = p->M / p->G, osz = out[0] * out[1] * out[2];
     for (int64_t n = 0; n < p->N; n++)
         for (int64_t m = 0; m < p->M; m++)
