@@ -43,6 +43,9 @@ int cli_opt(int argc, char **argv, int *i, const char *name, const char **val);
 bool cli_is_help(const char *arg);
 /* Parse a whole decimal integer in [lo, hi] for option opt; prints a usage error if it is not. */
 bool cli_parse_int(const char *opt, const char *s, long lo, long hi, int *out);
+/* *index = the position of s among the n names of option opt; prints a usage error listing them if
+ * s is none of them ("--format must be qdq or qoperator, not 'x'"). */
+bool cli_parse_choice(const char *opt, const char *s, const char *const *names, int n, int *index);
 
 /* Load a model (prints the error and returns false on failure). */
 bool cli_load_model(const char *path, octet_model **m);

@@ -57,6 +57,21 @@ bool cli_parse_int(const char *opt, const char *s, long lo, long hi, int *out) {
     return true;
 }
 
+bool cli_parse_choice(const char *opt, const char *s, const char *const *names, int n, int *index) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(s, names[i]) == 0) {
+            *index = i;
+            return true;
+        }
+    char list[512];
+    size_t o = 0;
+    list[0] = 0;
+    for (int i = 0; i < n && o < sizeof list; i++)
+        o += (size_t)snprintf(list + o, sizeof list - o, "%s%s", i == 0 ? "" : i == n - 1 ? " or " : ", ", names[i]);
+    cli_error(CLI_USAGE, "%s must be %s, not '%s'", opt, list, s);
+    return false;
+}
+
 bool cli_load_model(const char *path, octet_model **m) {
     if (octet_model_load(m, path) != OCTET_OK) {
         cli_fail();

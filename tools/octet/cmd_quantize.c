@@ -188,21 +188,14 @@ int cmd_quantize(int argc, char **argv) {
         } else if ((r = cli_opt(argc, argv, &i, "--bins", &val))) {
             if (r < 0 || !cli_parse_int("--bins", val, 16, 1 << 20, &copts.bins)) goto usage;
         } else if ((r = cli_opt(argc, argv, &i, "--format", &val))) {
-            if (r < 0) goto usage;
-            if (strcmp(val, "qdq") == 0) cfg.qoperator = false;
-            else if (strcmp(val, "qoperator") == 0) cfg.qoperator = true;
-            else {
-                cli_error(CLI_USAGE, "--format must be qdq or qoperator, not '%s'", val);
-                goto usage;
-            }
+            int k;
+            if (r < 0 || !cli_parse_choice("--format", val, (const char *[]){"qdq", "qoperator"}, 2, &k)) goto usage;
+            cfg.qoperator = k == 1;
         } else if ((r = cli_opt(argc, argv, &i, "--activation-type", &val))) {
-            if (r < 0) goto usage;
-            if (strcmp(val, "uint8") == 0) cfg.activation_type = OCTET_UINT8;
-            else if (strcmp(val, "int8") == 0) cfg.activation_type = OCTET_INT8;
-            else {
-                cli_error(CLI_USAGE, "--activation-type must be uint8 or int8, not '%s'", val);
+            int k;
+            if (r < 0 || !cli_parse_choice("--activation-type", val, (const char *[]){"uint8", "int8"}, 2, &k))
                 goto usage;
-            }
+            cfg.activation_type = k ? OCTET_INT8 : OCTET_UINT8;
         } else if ((r = cli_opt(argc, argv, &i, "--exclude", &val))) {
             if (r < 0) goto usage;
             excl[cfg.n_exclude++] = val;

@@ -193,21 +193,13 @@ int cmd_quantize_dynamic(int argc, char **argv) {
             ops_given = true;
             if ((rc = add_ops(&ops, &n_ops, &cap_ops, val, &owned, &n_owned)) != CLI_OK) goto out;
         } else if ((r = cli_opt(argc, argv, &i, "--weight-type", &val))) {
-            if (r < 0) goto usage;
-            if (strcmp(val, "int8") == 0) cfg.weight_type = OCTET_INT8;
-            else if (strcmp(val, "uint8") == 0) cfg.weight_type = OCTET_UINT8;
-            else {
-                cli_error(CLI_USAGE, "--weight-type must be int8 or uint8, not '%s'", val);
-                goto usage;
-            }
+            int k;
+            if (r < 0 || !cli_parse_choice("--weight-type", val, (const char *[]){"int8", "uint8"}, 2, &k)) goto usage;
+            cfg.weight_type = k ? OCTET_UINT8 : OCTET_INT8;
         } else if ((r = cli_opt(argc, argv, &i, "--form", &val))) {
-            if (r < 0) goto usage;
-            if (strcmp(val, "contrib") == 0) cfg.form = OT_DYNAMIC_FORM_CONTRIB;
-            else if (strcmp(val, "onnx") == 0) cfg.form = OT_DYNAMIC_FORM_ONNX;
-            else {
-                cli_error(CLI_USAGE, "--form must be contrib or onnx, not '%s'", val);
-                goto usage;
-            }
+            int k;
+            if (r < 0 || !cli_parse_choice("--form", val, (const char *[]){"contrib", "onnx"}, 2, &k)) goto usage;
+            cfg.form = k ? OT_DYNAMIC_FORM_ONNX : OT_DYNAMIC_FORM_CONTRIB;
         } else if ((r = cli_opt(argc, argv, &i, "--exclude", &val))) {
             if (r < 0) goto usage;
             excl[cfg.n_exclude++] = val;
