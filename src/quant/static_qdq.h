@@ -30,12 +30,14 @@ typedef struct ot_static_prep {
     int folded;             /* nodes evaluated at preparation time */
     int batchnorms;         /* BatchNormalization folded into Conv / ConvTranspose / Gemm / MatMul */
     int affines;            /* Mul / Add by constants folded into the Conv / Gemm before them */
+    int hardswishes;        /* hand-written hard-swish patterns made one HardSwish */
     int removed;            /* dead nodes removed */
     int64_t opset_from, opset_to;
 } ot_static_prep;
 
 /* Graph preparation before calibration: Constant nodes -> initializers (PaddleOCR keeps its weights in
- * Constant nodes), constant folding, ai.onnx opset raised to 13 (per-axis parameters), BatchNormalization
+ * Constant nodes), constant folding, ai.onnx opset raised to 13 (per-axis parameters; 14 where a
+ * hand-written hard-swish becomes HardSwish), BatchNormalization
  * and per-channel Mul/Add folded into the producing Conv / ConvTranspose / Gemm / MatMul, dead code
  * removed. rep may be NULL. */
 octet_status ot_static_prepare(octet_model *m, ot_static_prep *rep);

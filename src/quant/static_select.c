@@ -1,7 +1,8 @@
 /* Which tensors the static quantizer quantizes, and with which parameters.
  *
  * Quantized ops and the tensors they want quantized:
- *   Conv, ConvTranspose, Gemm, MatMul (constant weight)  input 0, output; the weight becomes int8
+ *   Conv, ConvTranspose, Gemm, MatMul (constant weight)  input 0, output; the weight becomes int8 (a
+ *                                                        shared one once, see keep_whole_shared_weights)
  *   MatMul (activation x activation)                     both inputs, output
  *   Add, Mul                                             activation inputs, output; a constant operand is
  *                                                        quantized per tensor like an activation
@@ -181,6 +182,27 @@ static octet_status choose_params(const ot_graph *g, const ot_calib *cal, const 
     return OCTET_OK;
 }
 
+/* A weight read by several nodes becomes one int8 initializer whose DequantizeLinear every reader takes
+ * (static_weights.c), so it is quantized only when every read of it is a weighted node here: a reader
+ * left float (excluded, not calibrated, an op with no int8 form, a subgraph or graph output) must keep
+ * the float values. The other readers then keep the float weight too, as before. */
+static octet_status keep_whole_shared_weights(const ot_graph *g, ot_qplan *p) {
+    bool *keep = calloc((size_t)p->n_weighted + 1, sizeof *keep);
+    if (!keep) return ot_err(OCTET_ERR_NOMEM, "out of memory");
+    for (int a = 0; a < p->n_weighted; a++) {
+        const char *w = g->nodes[p->weighted[a]]->inputs[1];
+        int reads = ot_graph_count_reads(g, w), planned = 0;
+        for (int b = 0; b < p->n_weighted && reads > 1; b++) planned += strcmp(g->nodes[p->weighted[b]]->inputs[1], w) == 0;
+        keep[a] = reads == 1 || planned == reads;
+    }
+    int n = 0;
+    for (int a = 0; a < p->n_weighted; a++)
+        if (keep[a]) p->weighted[n++] = p->weighted[a];
+    p->n_weighted = n;
+    free(keep);
+    return OCTET_OK;
+}
+
 octet_status ot_sq_select(const ot_graph *g, const ot_calib *cal, const ot_static_config *cfg, ot_qplan *p) {
     memset(p, 0, sizeof *p);
     octet_status st = OCTET_OK;
@@ -212,6 +234,7 @@ octet_status ot_sq_select(const ot_graph *g, const ot_calib *cal, const ot_stati
         }
         p->n_nodes++;
     }
+    if (st == OCTET_OK) st = keep_whole_shared_weights(g, p);
     /* value-moving ops pass quantization on: their output is quantized whenever their input is */
     for (bool changed = true; changed && st == OCTET_OK;) {
         changed = false;

@@ -1,7 +1,9 @@
 /* Static quantization of constants: weights int8 (symmetric, per output channel or per tensor), biases
  * int32 with scale x_scale * w_scale[c] and zero point 0, and constant operands of Add/Mul quantized like
  * the activation they meet (per tensor, activation type), as ONNX Runtime's quantizer does. Each float
- * initializer becomes quantized data + a DequantizeLinear, so any QDQ runtime sees the same numbers. */
+ * initializer becomes quantized data + a DequantizeLinear, so any QDQ runtime sees the same numbers. A
+ * weight shared by several nodes is quantized once: one int8 initializer, one DequantizeLinear that
+ * every reader takes (QOperator: every QLinearConv / QLinearMatMul / QGemm names the same initializer). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,20 +124,65 @@ static int weight_axis(const ot_node *n, const octet_tensor *w, const ot_static_
     return w->ndim == 2 ? 1 : -1; /* MatMul: per output column of a 2-D weight */
 }
 
+/* Every reader of the shared weight w takes it as its weight (input 1, nowhere else) and wants the same
+ * per-channel axis: then one int8 copy serves them all. Otherwise (a MatMul [K, N] weight, axis 1, that
+ * a Gemm with transB reads along axis 0; a grouped ConvTranspose, per tensor, next to an ungrouped one)
+ * the weight stays float: per-tensor scales for all would cost the per-channel readers accuracy. */
+static bool readers_agree(const ot_graph *g, const char *w, const octet_tensor *wt, int axis, const ot_static_config *cfg) {
+    int seen = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ot_node *r = g->nodes[i];
+        int hits = 0;
+        for (int j = 0; j < r->n_inputs; j++) hits += strcmp(r->inputs[j], w) == 0;
+        if (!hits) continue;
+        if (hits != 1 || r->n_inputs < 2 || strcmp(r->inputs[1], w) != 0) return false;
+        if (!ot_sq_op_is(r, "Conv") && !ot_sq_op_is(r, "ConvTranspose") && !ot_sq_op_is(r, "Gemm") &&
+            !ot_sq_op_is(r, "MatMul"))
+            return false;
+        if (weight_axis(r, wt, cfg) != axis) return false;
+        seen++;
+    }
+    return seen == ot_graph_count_reads(g, w); /* no reads from subgraphs, not a graph output */
+}
+
+/* The scale of the DequantizeLinear writing w (a shared weight quantized for an earlier reader). */
+static const octet_tensor *dequantized_scale(const ot_graph *g, const char *w) {
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ot_node *n = g->nodes[i];
+        if (!ot_sq_op_is(n, "DequantizeLinear") || n->n_outputs != 1 || strcmp(n->outputs[0], w) != 0) continue;
+        const ot_initializer *s = n->n_inputs >= 2 ? ot_graph_find_initializer(g, n->inputs[1]) : NULL;
+        return s && s->tensor->dtype == OCTET_FLOAT ? s->tensor : NULL;
+    }
+    return NULL;
+}
+
 octet_status ot_sq_quantize_weights(ot_graph *g, int node, float x_scale, const ot_static_config *cfg) {
     const ot_node *n = g->nodes[node];
     const char *w = ot_node_input(n, 1);
     const octet_tensor *wt = ot_sq_const(g, w);
-    if (!wt || wt->ndim < 1 || ot_graph_count_reads(g, w) != 1) return OCTET_OK; /* shared weights stay float */
-    int axis = weight_axis(n, wt, cfg);
-    octet_tensor *q, *sc, *zp;
-    OT_TRY(quantize_data(wt, axis, cfg->weight_type, cfg->symmetric_weights, &q, &sc, &zp));
-    int64_t nsw = ot_tensor_numel(sc);
-    const float *sw = sc->data; /* lives on in the new scale initializer, owned by the graph */
-    char *wn = ot_strdup(w);
-    octet_status st = wn ? add_dequantized(g, wn, wn, true, q, sc, zp, axis) : ot_err(OCTET_ERR_NOMEM, "out of memory");
-    free(wn);
-    if (st != OCTET_OK) return st;
+    const float *sw;
+    int64_t nsw;
+    if (wt) {
+        if (wt->ndim < 1) return OCTET_OK;
+        int axis = weight_axis(n, wt, cfg);
+        /* shared: the plan holds every reader (static_select.c); all of them read the DequantizeLinear */
+        if (ot_graph_count_reads(g, w) != 1 && !readers_agree(g, w, wt, axis, cfg)) return OCTET_OK;
+        octet_tensor *q, *sc, *zp;
+        OT_TRY(quantize_data(wt, axis, cfg->weight_type, cfg->symmetric_weights, &q, &sc, &zp));
+        nsw = ot_tensor_numel(sc);
+        sw = sc->data; /* lives on in the new scale initializer, owned by the graph */
+        char *wn = ot_strdup(w);
+        octet_status st = wn ? add_dequantized(g, wn, wn, true, q, sc, zp, axis) : ot_err(OCTET_ERR_NOMEM, "out of memory");
+        free(wn);
+        if (st != OCTET_OK) return st;
+    } else {
+        /* A weighted node's weight was a float initializer when the plan was made: if it is not now, a
+         * reader before this one quantized it (shared), and only this node's bias is left to do. */
+        const octet_tensor *sc = w ? dequantized_scale(g, w) : NULL;
+        if (!sc) return OCTET_OK;
+        nsw = ot_tensor_numel(sc);
+        sw = sc->data;
+    }
     n = g->nodes[node];
     const char *b = ot_node_input(n, 2);
     bool gemm = ot_sq_op_is(n, "Gemm"), mm = ot_sq_op_is(n, "MatMul");
@@ -143,7 +190,7 @@ octet_status ot_sq_quantize_weights(ot_graph *g, int node, float x_scale, const 
     if (gemm && (ot_node_attr_float(n, "beta", 1.0f) != 1.0f || ot_node_attr_float(n, "alpha", 1.0f) != 1.0f))
         return OCTET_OK;
     char *bn = ot_strdup(b);
-    st = bn ? quantize_bias(g, bn, x_scale, sw, nsw) : ot_err(OCTET_ERR_NOMEM, "out of memory");
+    octet_status st = bn ? quantize_bias(g, bn, x_scale, sw, nsw) : ot_err(OCTET_ERR_NOMEM, "out of memory");
     free(bn);
     return st;
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/passes/fuse_hardswish.h"
 #include "ir/passes/int8_layout.h"
 #include "ir/passes/nchwc.h"
 #include "ir/passes/passes.h"
@@ -23,6 +24,7 @@ octet_status ot_session_optimize(octet_model *m, bool layout_passes) {
     OT_TRY(ot_pass_constants_to_initializers(m, NULL));
     OT_TRY(ot_pass_qdq_to_qoperator(m, NULL));
     OT_TRY(ot_pass_fold_constants(m, 0, NULL));
+    OT_TRY(ot_pass_fuse_hardswish(m, OT_HARDSWISH_SESSION, NULL));  /* one fused op for the NCHWc pass */
     OT_TRY(ot_pass_fold_batchnorm(m, NULL));
     OT_TRY(ot_pass_fuse_conv_activation(m, NULL));
     if (layout_passes) {

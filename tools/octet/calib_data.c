@@ -58,7 +58,10 @@ struct calib_data {
     int64_t produced;
     /* images */
     bool images;
-    int H, W, C;
+    int H, W, C;                /* the tensor's image size (after any crop) */
+    int resize;                 /* --resize: shorter side */
+    int size_h, size_w;         /* --size */
+    bool crop;                  /* --crop HxW (= H, W) */
     bool nhwc;
     float mean[3], std[3];
     float *img_buf;
@@ -98,7 +101,7 @@ static bool parse_floats(const char *opt, const char *s, float *v, int *n) {
     return true;
 }
 
-static bool parse_size(const char *s, int *h, int *w) {
+static bool parse_size(const char *opt, const char *s, int *h, int *w) {
     char *end;
     errno = 0;
     long a = strtol(s, &end, 10), b = a;
@@ -108,7 +111,7 @@ static bool parse_size(const char *s, int *h, int *w) {
         if (end == q) end = (char *)"?";
     }
     if (end == s || *end || errno || a < 1 || b < 1 || a > 16384 || b > 16384) {
-        cli_error(CLI_USAGE, "--size wants HxW (or one number for a square) from 1 to 16384, got '%s'", s);
+        cli_error(CLI_USAGE, "%s wants HxW (or one number for a square) from 1 to 16384, got '%s'", opt, s);
         return false;
     }
     *h = (int)a;
@@ -120,7 +123,20 @@ int calib_data_parse_opt(calib_data_options *o, int argc, char **argv, int *i) {
     const char *v;
     int r;
     if ((r = cli_opt(argc, argv, i, "--size", &v))) {
-        return r < 0 || !parse_size(v, &o->height, &o->width) ? -1 : 1;
+        return r < 0 || !parse_size("--size", v, &o->height, &o->width) ? -1 : 1;
+    } else if ((r = cli_opt(argc, argv, i, "--crop", &v))) {
+        return r < 0 || !parse_size("--crop", v, &o->crop_h, &o->crop_w) ? -1 : 1;
+    } else if ((r = cli_opt(argc, argv, i, "--resize", &v))) {
+        char *end;
+        errno = 0;
+        long n = r < 0 ? 0 : strtol(v, &end, 10);
+        if (r < 0) return -1;
+        if (end == v || *end || errno || n < 1 || n > 16384) {
+            cli_error(CLI_USAGE, "--resize wants the shorter side's length from 1 to 16384, got '%s'", v);
+            return -1;
+        }
+        o->resize = (int)n;
+        return 1;
     } else if ((r = cli_opt(argc, argv, i, "--channels", &v))) {
         if (r < 0) return -1;
         if (strcmp(v, "1") && strcmp(v, "3")) {
@@ -153,9 +169,12 @@ int calib_data_parse_opt(calib_data_options *o, int argc, char **argv, int *i) {
 }
 
 const char *calib_data_options_help(void) {
-    return "  images (a folder of .png/.jpg): decoded, resized to HxW (bilinear), scaled to [0,1], then\n"
-           "  (x - mean) / std per channel:\n"
-           "  --size HxW              image size (default: the model's input shape)\n"
+    return "  images (a folder of .png/.jpg): decoded, resized (bilinear), center-cropped if asked, scaled\n"
+           "  to [0,1], then (x - mean) / std per channel:\n"
+           "  --size HxW              resize to HxW (default: the model's input shape; with --crop: no resize)\n"
+           "  --resize N              resize the shorter side to N, keeping the aspect ratio\n"
+           "  --crop HxW|N            then cut the center HxW (torchvision Resize(256) + CenterCrop(224):\n"
+           "                          --resize 256 --crop 224)\n"
            "  --channels 1|3          grey or RGB (default: the model's channel dimension)\n"
            "  --mean M[,M,M]          per-channel mean (default 0)\n"
            "  --std S[,S,S]           per-channel standard deviation (default 1)\n"
@@ -509,6 +528,51 @@ static int copy_samples(calib_data *d, int64_t off, int64_t k, int64_t at) {
 
 /* ---- images ---- */
 
+/* The size an ih x iw image is resized to before any crop:
+ *   --resize N  shorter side N, the longer one N * long / short rounded down (torchvision Resize(N));
+ *   --size HxW  HxW;
+ *   --crop      alone: the image's own size (the crop is cut from the decoded image);
+ *   otherwise   the tensor's size. */
+static void resized_size(const calib_data *d, int ih, int iw, int *rh, int *rw) {
+    if (d->resize) {
+        int64_t n = d->resize;
+        *rh = iw <= ih ? (int)(n * ih / iw) : (int)n;
+        *rw = iw <= ih ? (int)n : (int)(n * iw / ih);
+    } else if (d->size_h) {
+        *rh = d->size_h;
+        *rw = d->size_w;
+    } else if (d->crop) {
+        *rh = ih;
+        *rw = iw;
+    } else {
+        *rh = d->H;
+        *rw = d->W;
+    }
+}
+
+/* Where a crop of `part` starts in `total`: round((total - part) / 2) with Python's ties-to-even, as
+ * torchvision's center_crop computes it (an odd margin of 9 gives 4 on top, 11 gives 6). */
+static int center_offset(int total, int part) {
+    int diff = total - part, q = diff / 2;
+    return diff % 2 && q % 2 ? q + 1 : q;
+}
+
+/* An ih x iw image fits: the crop lies inside the resized image, or without a crop the resized image is
+ * the tensor's size. */
+static int check_geometry(const calib_data *d, const char *path, int ih, int iw) {
+    int rh, rw;
+    resized_size(d, ih, iw, &rh, &rw);
+    if (rh < 1 || rw < 1 || rh > 65536 || rw > 65536)
+        return cli_error(CLI_USAGE, "image '%s' (%dx%d) would be resized to %dx%d", path, ih, iw, rh, rw);
+    if (d->crop && (rh < d->H || rw < d->W))
+        return cli_error(CLI_USAGE, "image '%s' is %dx%d%s: smaller than --crop %dx%d", path, rh, rw,
+                         d->resize || d->size_h ? " after resizing" : "", d->H, d->W);
+    if (!d->crop && (rh != d->H || rw != d->W))
+        return cli_error(CLI_USAGE, "image '%s' (%dx%d) is resized to %dx%d but the input takes %dx%d: add --crop %dx%d",
+                         path, ih, iw, rh, rw, d->H, d->W, d->H, d->W);
+    return CLI_OK;
+}
+
 static int setup_images(calib_data *d, const calib_data_options *o) {
     if (d->n_in != 1)
         return cli_error(CLI_USAGE, "images feed single-input models; this one takes %d inputs", d->n_in);
@@ -534,13 +598,25 @@ static int setup_images(calib_data *d, const calib_data_options *o) {
     if (mc > 0 && mc != d->C)
         return cli_error(CLI_USAGE, "input '%s' is %s (%lld channels, %s) but --channels is %d", vi->name, want,
                          (long long)mc, d->nhwc ? "NHWC" : "NCHW", d->C);
-    d->H = o->height ? o->height : (int)mh;
-    d->W = o->width ? o->width : (int)mw;
+    if (o->resize && o->height)
+        return cli_error(CLI_USAGE, "--resize and --size both set the resized size: give one of them");
+    d->resize = o->resize;
+    d->size_h = o->height;
+    d->size_w = o->width;
+    d->crop = o->crop_h > 0;
+    d->H = d->crop ? o->crop_h : o->height ? o->height : (int)mh;
+    d->W = d->crop ? o->crop_w : o->width ? o->width : (int)mw;
+    if ((d->H <= 0 || d->W <= 0) && d->resize && d->n_files > 0) {
+        /* --resize alone on a model with free sizes: the first image says, the others must agree */
+        int w, h, comp;
+        if (stbi_info(d->files[0], &w, &h, &comp)) resized_size(d, h, w, &d->H, &d->W);
+    }
     if (d->H <= 0 || d->W <= 0)
         return cli_error(CLI_USAGE, "input '%s' is %s: give the image size with --size HxW", vi->name, want);
     if ((mh > 0 && mh != d->H) || (mw > 0 && mw != d->W))
-        return cli_error(CLI_USAGE, "input '%s' is %s (%lldx%lld images, %s) but --size is %dx%d", vi->name, want,
-                         (long long)mh, (long long)mw, d->nhwc ? "NHWC" : "NCHW", d->H, d->W);
+        return cli_error(CLI_USAGE, "input '%s' is %s (%lldx%lld images, %s) but --%s is %dx%d", vi->name, want,
+                         (long long)mh, (long long)mw, d->nhwc ? "NHWC" : "NCHW", d->crop ? "crop" : "size", d->H,
+                         d->W);
     if ((o->n_mean && o->n_mean != 1 && o->n_mean != d->C) || (o->n_std && o->n_std != 1 && o->n_std != d->C))
         return cli_error(CLI_USAGE, d->C == 1 ? "--mean and --std need 1 value for 1-channel images"
                                               : "--mean and --std need 1 or 3 values for 3-channel images");
@@ -564,16 +640,20 @@ static int setup_images(calib_data *d, const calib_data_options *o) {
             const char *why = stbi_failure_reason();
             return cli_error(CLI_RUNTIME, "cannot read image '%s': %s", d->files[i], why ? why : "unknown format");
         }
+        int rc = check_geometry(d, d->files[i], h, w);
+        if (rc != CLI_OK) return rc;
         d->counts[i] = 1;
     }
     return CLI_OK;
 }
 
-/* Bilinear resize with half-pixel centres (OpenCV INTER_LINEAR, ONNX Resize linear / half_pixel),
- * no antialiasing: out(y, x) samples the source at ((y + 0.5) * ih / oh - 0.5, ...), clamped to the edge. */
-static void resize_bilinear(const unsigned char *src, int ih, int iw, int c, float *dst, int oh, int ow) {
+/* Bilinear resize to rh x rw with half-pixel centres (OpenCV INTER_LINEAR, ONNX Resize linear /
+ * half_pixel), no antialiasing, of which only the oh x ow window at (top, left) is computed: out(y, x)
+ * samples the source at ((top + y + 0.5) * ih / rh - 0.5, ...), clamped to the edge. */
+static void resize_bilinear(const unsigned char *src, int ih, int iw, int c, int rh, int rw, int top, int left,
+                            float *dst, int oh, int ow) {
     for (int y = 0; y < oh; y++) {
-        double fy = ((double)y + 0.5) * ih / oh - 0.5;
+        double fy = ((double)(top + y) + 0.5) * ih / rh - 0.5;
         if (fy < 0) fy = 0;
         int y0 = (int)fy;
         if (y0 > ih - 1) y0 = ih - 1;
@@ -581,7 +661,7 @@ static void resize_bilinear(const unsigned char *src, int ih, int iw, int c, flo
         float wy = (float)(fy - y0);
         if (wy < 0) wy = 0;
         for (int x = 0; x < ow; x++) {
-            double fx = ((double)x + 0.5) * iw / ow - 0.5;
+            double fx = ((double)(left + x) + 0.5) * iw / rw - 0.5;
             if (fx < 0) fx = 0;
             int x0 = (int)fx;
             if (x0 > iw - 1) x0 = iw - 1;
@@ -591,14 +671,14 @@ static void resize_bilinear(const unsigned char *src, int ih, int iw, int c, flo
             for (int k = 0; k < c; k++) {
                 float p00 = src[((size_t)y0 * iw + x0) * c + k], p01 = src[((size_t)y0 * iw + x1) * c + k];
                 float p10 = src[((size_t)y1 * iw + x0) * c + k], p11 = src[((size_t)y1 * iw + x1) * c + k];
-                float top = p00 + (p01 - p00) * wx, bot = p10 + (p11 - p10) * wx;
-                dst[((size_t)y * ow + x) * c + k] = top + (bot - top) * wy;
+                float top_ = p00 + (p01 - p00) * wx, bot = p10 + (p11 - p10) * wx;
+                dst[((size_t)y * ow + x) * c + k] = top_ + (bot - top_) * wy;
             }
         }
     }
 }
 
-/* Decode image fi into batch position at. */
+/* Decode image fi into batch position at: resize, center crop, scale, normalize, lay out. */
 static int load_image(calib_data *d, int fi, int64_t at) {
     int w, h, comp;
     unsigned char *px = stbi_load(d->files[fi], &w, &h, &comp, d->C);
@@ -606,12 +686,20 @@ static int load_image(calib_data *d, int fi, int64_t at) {
         const char *why = stbi_failure_reason();
         return cli_error(CLI_RUNTIME, "cannot decode image '%s': %s", d->files[fi], why ? why : "unknown error");
     }
+    int rc = check_geometry(d, d->files[fi], h, w); /* it was checked when opened; the file may have changed */
+    if (rc != CLI_OK) {
+        stbi_image_free(px);
+        return rc;
+    }
     size_t hw = (size_t)d->H * (size_t)d->W;
     if (!d->img_buf && !(d->img_buf = ot_malloc(hw * (size_t)d->C * sizeof(float)))) {
         stbi_image_free(px);
         return cli_error(CLI_RUNTIME, "out of memory");
     }
-    resize_bilinear(px, h, w, d->C, d->img_buf, d->H, d->W);
+    int rh, rw;
+    resized_size(d, h, w, &rh, &rw);
+    int top = d->crop ? center_offset(rh, d->H) : 0, left = d->crop ? center_offset(rw, d->W) : 0;
+    resize_bilinear(px, h, w, d->C, rh, rw, top, left, d->img_buf, d->H, d->W);
     stbi_image_free(px);
     float *out = (float *)d->in[0].batch->data + (size_t)at * hw * (size_t)d->C;
     for (size_t p = 0; p < hw; p++)
@@ -655,9 +743,9 @@ int calib_data_open(calib_data **out, const char *path, const octet_model *m, co
         if (d->images) {
             rc = setup_images(d, o);
         } else {
-            if (o->height || o->channels || o->n_mean || o->n_std || o->layout)
-                rc = cli_error(CLI_USAGE, "--size, --channels, --mean, --std and --layout apply to images, and '%s' "
-                               "holds arrays", path);
+            if (o->height || o->resize || o->crop_h || o->channels || o->n_mean || o->n_std || o->layout)
+                rc = cli_error(CLI_USAGE, "--size, --resize, --crop, --channels, --mean, --std and --layout apply to "
+                               "images, and '%s' holds arrays", path);
             for (int i = 0; rc == CLI_OK && i < d->n_files; i++) rc = scan_array_file(d, i);
         }
     }

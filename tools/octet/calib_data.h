@@ -23,6 +23,8 @@ typedef struct calib_data_options {
     int64_t max_samples;    /* use the first N samples (0 = all) */
     /* images */
     int height, width;      /* --size HxW (0 = from the model's input shape) */
+    int resize;             /* --resize N: shorter side to N, aspect kept (0 = off) */
+    int crop_h, crop_w;     /* --crop HxW: center crop after any resize (0 = off) */
     int channels;           /* --channels 1|3 (0 = from the model, else 3) */
     float mean[3], std[3];  /* --mean / --std, one value or one per channel */
     int n_mean, n_std;      /* 0 = not given (mean 0, std 1) */
@@ -32,8 +34,8 @@ typedef struct calib_data_options {
 typedef struct calib_data calib_data;
 
 void calib_data_options_init(calib_data_options *o);
-/* The image options (--size, --channels, --mean, --std, --layout) at argv[*i]: 1 matched (*i advanced
- * past a separate value), 0 not one of them, -1 a bad value (usage error printed). */
+/* The image options (--size, --resize, --crop, --channels, --mean, --std, --layout) at argv[*i]:
+ * 1 matched (*i advanced past a separate value), 0 not one of them, -1 a bad value (usage error printed). */
 int calib_data_parse_opt(calib_data_options *o, int argc, char **argv, int *i);
 /* Help lines for those options. */
 const char *calib_data_options_help(void);

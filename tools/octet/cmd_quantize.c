@@ -272,6 +272,7 @@ int cmd_quantize(int argc, char **argv) {
            mdesc);
     printf("prepared  %d Constant nodes to initializers, %d BatchNormalization and %d Mul/Add folded", prep.constants,
            prep.batchnorms, prep.affines);
+    if (prep.hardswishes) printf(", %d hard-swish patterns to HardSwish", prep.hardswishes);
     if (prep.opset_to != prep.opset_from) printf(", opset %lld -> %lld", (long long)prep.opset_from, (long long)prep.opset_to);
     printf("\n");
     printf("quantized %d nodes (%s, %s activations, int8 weights %s)\n", nq,
