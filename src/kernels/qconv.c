@@ -81,6 +81,16 @@ static octet_status check_desc(const ot_qconv_desc *d) {
     return OCTET_OK;
 }
 
+/* Winograd pads C to its AVX2 kernel's channel block (16), whose transforms and int16 products then
+ * work on zeros: it beats im2col (by about 1.4x at C = 16) only when few of the padded channels are
+ * zeros. Measured on Zen 3 (3x3, 14x14 to 56x56, M = 16 to 64) against im2col: C = 1 to 3 (a
+ * first layer) 4-7x slower, 4 to 8 2-3.5x, 12 about even, 17 and 20 up to 1.3x slower, 24 and 33
+ * even, 28 and 40 faster. So: C >= 16 with at least 3/4 of the padded channels real. */
+static bool wino_pays(const ot_qconv_desc *d) {
+    const int64_t blk = ot_qwino_avx2.kstep, cpad = ((int64_t)d->C + blk - 1) / blk * blk;
+    return d->C >= 16 && 4 * (int64_t)d->C >= 3 * cpad;
+}
+
 static bool is_depthwise(const ot_qconv_desc *d) {
     return d->G == d->C && d->M == d->C && d->nsp <= 2 && d->out_type != OT_QGEMM_OUT_S32;
 }
@@ -146,7 +156,7 @@ octet_status ot_qconv_create(ot_qconv **out, const ot_qconv_desc *d, ot_isa isa)
         return OCTET_OK;
     }
 
-    if (d->unit_stride) {
+    if (d->unit_stride && wino_pays(d)) {
         st = ot_qwino_create(&q->wino, d, isa);
         if (st != OCTET_OK) goto fail;
         if (q->wino) {
@@ -340,6 +350,88 @@ static void im2col_nhwc(const ot_qconv *q, const run_geom *r, const uint8_t *x, 
     }
 }
 
+/* ---- im2col through a padded band (small runs) ----
+ * A first layer has one to four channels: kw*C is a few bytes, and im2col_nhwc spends most of its
+ * time on per-tap bookkeeping and on the pixels at the image edges. Here the image rows that a stretch
+ * of output rows reads are first copied into a band with the padding filled in (zx), so that every
+ * kernel row of every output pixel is one fixed 16- or 32-byte move with no edge cases. The moves
+ * overshoot the kw*C bytes they are for; each is followed (in address order) by the next kernel row's
+ * or the next pixel's, which rewrites the excess, and the last pixel's lands in the tile's slack. */
+
+typedef struct band_geom {
+    int Wb;          /* band row width in pixels: the left padding, the image row, the right padding */
+    int rows;        /* band rows needed for a tile of P pixels at most */
+    size_t bytes;    /* rows * Wb * C plus the slack the last moves read */
+} band_geom;
+
+/* Whether a tile of P pixels takes the band path, and its geometry: one group, 2-D or 1-D, more than
+ * one tap (a strided 1x1 would copy rows it skips), dilation 1 along W, kw*C <= 32, and a band no
+ * larger than the tile's im2col rows (a band is rebuilt for each tile: one long 1-D row would be
+ * copied whole for every tile). */
+static bool band_plan(const ot_qconv *q, const run_geom *r, int P, band_geom *b) {
+    const size_t C = (size_t)q->d.C, run = (size_t)q->kk[2] * C;
+    if (q->d.G != 1 || C == 0 || run > 32 || q->T < 2 || r->d[2] != 1 || q->kk[0] != 1 || r->in[0] != 1 ||
+        r->out[0] != 1)
+        return false;
+    const int OH = r->out[1], OW = r->out[2];
+    if (OW < 1 || OH < 1) return false;
+    int64_t wb = (int64_t)(OW - 1) * r->s[2] + q->kk[2], img = (int64_t)r->p[2] + r->in[2];
+    if (img > wb) wb = img;
+    int64_t seg = (int64_t)(P - 1) / OW + 2;   /* output rows a tile of P pixels can touch */
+    if (seg > OH) seg = OH;
+    int64_t rows = (seg - 1) * r->s[1] + (int64_t)(q->kk[1] - 1) * r->d[1] + 1;
+    int64_t bytes = rows * wb * (int64_t)C + QCONV_COL_SLACK;
+    if (wb > INT_MAX || rows > INT_MAX || bytes > (int64_t)P * q->K + 64 * 1024) return false;
+    b->Wb = (int)wb;
+    b->rows = (int)rows;
+    b->bytes = (size_t)bytes;
+    return true;
+}
+
+/* Rows [p0, p1) of the im2col matrix (all images in one pixel space, as im2col_nhwc); band: b->bytes. */
+static void im2col_band(const ot_qconv *q, const run_geom *r, const band_geom *b, const uint8_t *x, int p0, int p1,
+                        uint8_t *col, uint8_t *band) {
+    const size_t C = (size_t)q->d.C, K = (size_t)q->K, run = (size_t)q->kk[2] * C;
+    const int kh = q->kk[1], H = r->in[1], W = r->in[2], OW = r->out[2], pt = r->p[1];
+    const size_t S = r->S_out, in_img = r->S_in * C, row_bytes = (size_t)b->Wb * C;
+    const size_t left = (size_t)r->p[2] * C, mid = (size_t)W * C, right = row_bytes - left - mid;
+    const size_t step = (size_t)r->s[2] * C, tap = (size_t)r->d[1] * row_bytes, orow = (size_t)r->s[1] * row_bytes;
+    const uint8_t zx = (uint8_t)q->d.zx;
+    uint8_t *dst = col;
+    for (int p = p0; p < p1;) {
+        /* one image's part of the tile: output rows oa..ob, input rows ia .. ia + n - 1 */
+        size_t img = (size_t)p / S, q0 = (size_t)p % S;
+        int pe = (size_t)p1 - img * S < S ? p1 : (int)((img + 1) * S);
+        int oa = (int)(q0 / (size_t)OW), ob = (int)(((size_t)pe - 1 - img * S) / (size_t)OW);
+        int ia = oa * r->s[1] - pt, n = (ob - oa) * r->s[1] + (kh - 1) * r->d[1] + 1;
+        const uint8_t *xi = x + img * in_img;
+        for (int i = 0; i < n; i++) {
+            uint8_t *d = band + (size_t)i * row_bytes;
+            int iy = ia + i;
+            if (iy < 0 || iy >= H) {
+                memset(d, zx, row_bytes);
+                continue;
+            }
+            memset(d, zx, left);
+            memcpy(d + left, xi + (size_t)iy * mid, mid);
+            memset(d + left + mid, zx, right);
+        }
+        int o2 = (int)(q0 % (size_t)OW);
+        for (const uint8_t *src = band; p < pe; src += orow, o2 = 0) {
+            int o2e = OW - o2 < pe - p ? OW : o2 + (pe - p);
+            const uint8_t *s = src + (size_t)o2 * step;
+            p += o2e - o2;
+            if (run <= 16) {
+                for (int o = o2; o < o2e; o++, s += step, dst += K)
+                    for (int a = 0; a < kh; a++) memcpy(dst + (size_t)a * run, s + (size_t)a * tap, 16);
+            } else {
+                for (int o = o2; o < o2e; o++, s += step, dst += K)
+                    for (int a = 0; a < kh; a++) memcpy(dst + (size_t)a * run, s + (size_t)a * tap, 32);
+            }
+        }
+    }
+}
+
 /* ---- layout changes: [rows][cols] -> [cols][rows] ----
  * 16x16 byte tiles (4x4 for int32) with SSE2 unpacks: each round of unpacklo/hi(a[i], a[i+n/2])
  * rotates the (row, column) index bits by one, so log2(n) rounds transpose the tile. */
@@ -468,11 +560,19 @@ typedef struct gemm_tiles {
  * items), or alone outside any parallel region. */
 static octet_status gemm_worker(const ot_qconv *q, const run_geom *r, const gemm_job *j, const gemm_tiles *t) {
     const int esz = ot_qconv_out_elem(q), M = q->d.M, Mg = q->Mg, P = t->P, S = t->S, lda = t->lda;
-    uint8_t *col = j->pointwise ? NULL : ot_aligned_alloc((size_t)P * (size_t)lda + QCONV_COL_SLACK);
+    const size_t col_bytes = (size_t)P * (size_t)lda + QCONV_COL_SLACK;
+    band_geom bg;
+    const bool banded = !j->pointwise && band_plan(q, r, P, &bg);
+    uint8_t *col = j->pointwise ? NULL : ot_aligned_alloc(col_bytes);
+    uint8_t *band = banded ? ot_aligned_alloc(bg.bytes) : NULL;
     const uint8_t **rows = j->pointwise ? NULL : ot_malloc((size_t)q->kk[0] * (size_t)q->kk[1] * sizeof *rows);
     void *tbuf = j->y_nchw ? ot_aligned_alloc((size_t)P * (size_t)Mg * (size_t)esz) : NULL;
     octet_status mine = OCTET_OK;
-    if ((!j->pointwise && (!col || !rows)) || (j->y_nchw && !tbuf)) mine = OCTET_ERR_NOMEM;
+    if ((!j->pointwise && (!col || !rows)) || (banded && !band) || (j->y_nchw && !tbuf)) mine = OCTET_ERR_NOMEM;
+    /* Defined bytes where reads may go past what the tiles write (the qgemm's A loads, the band's
+     * moves): the slack, the band's unused rows. Their values do not matter. */
+    if (col) memset(col + col_bytes - QCONV_COL_SLACK, 0, QCONV_COL_SLACK);
+    if (band) memset(band, 0, bg.bytes);
 #pragma omp for schedule(dynamic, 1)
     for (int it = 0; it < t->items; it++) {
         if (mine != OCTET_OK) continue;
@@ -480,6 +580,9 @@ static octet_status gemm_worker(const ot_qconv *q, const run_geom *r, const gemm
         const uint8_t *a;
         if (j->pointwise) {
             a = j->xh + (size_t)p0 * (size_t)q->d.C + (size_t)g * (size_t)q->Cg;
+        } else if (banded) {
+            im2col_band(q, r, &bg, j->xh, p0, p1, col, band);
+            a = col;
         } else {
             im2col_nhwc(q, r, j->xh, g, p0, p1, col, rows);
             a = col;
@@ -504,6 +607,7 @@ static octet_status gemm_worker(const ot_qconv *q, const run_geom *r, const gemm
                             (size_t)Mg, (size_t)(p1 - p0), (size_t)Mg, (size_t)esz);
     }
     ot_aligned_free(col);
+    ot_aligned_free(band);
     free(rows);
     ot_aligned_free(tbuf);
     return mine;
@@ -615,9 +719,6 @@ static octet_status dw_nchw(const ot_qconv *q, const run_geom *r, int N, const v
 
 /* Winograd: NHWC directly; NCHW through an NHWC copy of each image and of its result. */
 static octet_status wino_run(const ot_qconv *q, const run_geom *r, int N, const void *x, void *y, int threads) {
-    for (int i = 0; i < 3; i++)
-        if (r->s[i] != 1 || r->d[i] != 1)
-            return ot_err(OCTET_ERR_INVALID_ARG, "qconv: packed for unit strides and dilations, run with others");
     ot_qwino_geom wg = {N, r->in[1], r->in[2], r->out[1], r->out[2], r->p[1], r->p[2]};
     if (q->d.channels_last) return ot_qwino_run(q->wino, &wg, x, y, threads);
     const size_t esz = (size_t)ot_qconv_out_elem(q), in_img = r->S_in * (size_t)q->d.C;
@@ -639,6 +740,10 @@ octet_status ot_qconv_run(const ot_qconv *q, const ot_qconv_geom *g, const void 
     if (!q) return ot_err(OCTET_ERR_INVALID_ARG, "qconv: NULL convolution");
     run_geom r;
     OT_TRY(to_run_geom(q, g, &r));
+    /* the promise is checked whichever kernel was chosen, so that breaking it never depends on that */
+    for (int i = 0; i < 3 && q->d.unit_stride; i++)
+        if (r.s[i] != 1 || r.d[i] != 1)
+            return ot_err(OCTET_ERR_INVALID_ARG, "qconv: packed for unit strides and dilations, run with others");
     if (threads < 1) threads = 1;
     const int C = q->d.C, M = q->d.M, esz = ot_qconv_out_elem(q);
     const size_t in_img = r.S_in * (size_t)C, out_img = r.S_out * (size_t)M * (size_t)esz;

@@ -11,10 +11,13 @@
  *   - depthwise (G == C == M, 1-D/2-D, 8-bit output): ot_dwconv_s8, NCHW in blocks of 32 channels
  *     (transpose the block in, convolve, transpose out, all in L2; blocks run in parallel);
  *   - 1x1, stride 1, no padding: the qgemm straight on the (channels-last) image, lda = C;
- *   - 3x3, one group, unit_stride promised, AVX2 or scalar: exact integer Winograd F(2x2, 3x3)
- *     (qwino.h; 2.25x fewer multiplies, bit-identical results);
+ *   - 3x3, one group, unit_stride promised, C >= 16 with at most 1/4 of Winograd's padded channels
+ *     empty, AVX2 or scalar: exact integer Winograd F(2x2, 3x3) (qwino.h; 2.25x fewer multiplies,
+ *     bit-identical results; with fewer channels its padding and transforms cost more than that);
  *   - otherwise: im2col tiles (taps outer, channels inner; padding filled with zx) into the qgemm,
- *     weights reordered to [M][taps][C/G] and packed once.
+ *     weights reordered to [M][taps][C/G] and packed once. With kw*C <= 32 bytes (a first layer),
+ *     im2col copies the image rows a tile reads into a zx-padded band and moves each kernel row with
+ *     one 16/32-byte copy.
  *   GEMM tiles of output pixels run in parallel; for NCHW output each tile is transposed into place
  *   while it is in cache. NCHW input images are transposed once per image.
  * Results are bit-identical for every thread count and kernel variant (per-element arithmetic is
@@ -48,7 +51,8 @@ typedef struct ot_qconv_desc {
     int32_t zy, lo, hi;         /* U8/S8: output zero point and clamp bounds */
     bool channels_last;         /* x, y are [N][spatial...][C] */
     bool unit_stride;           /* promise: run only with strides and dilations of 1, which lets a 3x3
-                                 * convolution use integer Winograd (qwino.h) instead of im2col */
+                                 * convolution use integer Winograd (qwino.h) instead of im2col; a run
+                                 * that breaks it fails, whichever kernel was chosen */
 } ot_qconv_desc;
 
 typedef struct ot_qconv_geom {

@@ -101,23 +101,81 @@ static octet_status nmp_geometry(const ot_kernel *k, const octet_tensor *x, nmp_
     return OCTET_OK;
 }
 
-/* y[c] = max(y[c], x[c]) over C bytes, on the unsigned order (int8 data is XORed with 0x80 by the caller's
- * choice of `flip`: max in the shifted domain). */
-static void max_row(uint8_t *y, const uint8_t *x, int64_t C, uint8_t flip) {
+/* Taps a of one window axis that land inside [0, n): a in [*lo, *hi) with o*s - p + a*d in range. */
+static void taps_inside(int64_t o, int64_t s, int64_t p, int64_t d, int64_t k, int64_t n, int64_t *lo, int64_t *hi) {
+    int64_t base = o * s - p;   /* input index of tap 0 */
+    int64_t l = base >= 0 ? 0 : (-base + d - 1) / d;
+    int64_t h = base > n - 1 ? 0 : (n - 1 - base) / d + 1;
+    if (h > k) h = k;
+    if (l > h) l = h;
+    *lo = l;
+    *hi = h;
+}
+
+/* One output pixel: y[c] = the maximum of x[tap][c] over na x nb taps inside the image, x0 the first.
+ * Maxima in the unsigned order after XOR with flip (0x80 for int8). Each 16-channel block is reduced in
+ * a register over all taps (no read-modify-write of y per tap); a last partial block overlaps the one
+ * before it (maxima of x, so recomputing channels is exact). */
+static void max_pixel(uint8_t *y, const uint8_t *x0, int64_t na, int64_t nb, int64_t row_step, int64_t col_step,
+                      int64_t C, uint8_t flip) {
     int64_t c = 0;
 #if defined(__SSE2__)
-    const __m128i f = _mm_set1_epi8((char)flip);
-    for (; c + 16 <= C; c += 16) {
-        __m128i a = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(y + c)), f);
-        __m128i b = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(x + c)), f);
-        _mm_storeu_si128((__m128i *)(y + c), _mm_xor_si128(_mm_max_epu8(a, b), f));
+    if (C >= 16) {
+        const __m128i f = _mm_set1_epi8((char)flip);
+        for (;;) {
+            __m128i acc = _mm_setzero_si128();
+            for (int64_t a = 0; a < na; a++) {
+                const uint8_t *xr = x0 + a * row_step + c;
+                for (int64_t b = 0; b < nb; b++)
+                    acc = _mm_max_epu8(acc, _mm_xor_si128(_mm_loadu_si128((const __m128i *)(xr + b * col_step)), f));
+            }
+            _mm_storeu_si128((__m128i *)(y + c), _mm_xor_si128(acc, f));
+            if (c + 16 == C) return;
+            c = c + 32 <= C ? c + 16 : C - 16;
+        }
     }
 #endif
     for (; c < C; c++) {
-        uint8_t a = (uint8_t)(y[c] ^ flip), b = (uint8_t)(x[c] ^ flip);
-        y[c] = (uint8_t)((a > b ? a : b) ^ flip);
+        uint8_t m = 0;
+        for (int64_t a = 0; a < na; a++)
+            for (int64_t b = 0; b < nb; b++) {
+                uint8_t v = (uint8_t)(x0[a * row_step + b * col_step + c] ^ flip);
+                m = v > m ? v : m;
+            }
+        y[c] = (uint8_t)(m ^ flip);
     }
 }
+
+/* A window entirely inside the image, nt taps at the byte offsets off[] from x0: the same maxima,
+ * one flat loop over the taps. nt is a constant in the common instances (2x2, 3x3). */
+static inline __attribute__((always_inline)) void max_pixel_full(uint8_t *y, const uint8_t *x0, const int64_t *off,
+                                                                 int nt, int64_t C, uint8_t flip) {
+    int64_t c = 0;
+#if defined(__SSE2__)
+    if (C >= 16) {
+        const __m128i f = _mm_set1_epi8((char)flip);
+        for (;;) {
+            __m128i acc = _mm_setzero_si128();
+            for (int t = 0; t < nt; t++)
+                acc = _mm_max_epu8(acc, _mm_xor_si128(_mm_loadu_si128((const __m128i *)(x0 + off[t] + c)), f));
+            _mm_storeu_si128((__m128i *)(y + c), _mm_xor_si128(acc, f));
+            if (c + 16 == C) return;
+            c = c + 32 <= C ? c + 16 : C - 16;
+        }
+    }
+#endif
+    for (; c < C; c++) {
+        uint8_t m = 0;
+        for (int t = 0; t < nt; t++) {
+            uint8_t v = (uint8_t)(x0[off[t] + c] ^ flip);
+            m = v > m ? v : m;
+        }
+        y[c] = (uint8_t)(m ^ flip);
+    }
+}
+
+/* Full-window taps: a table of at most this many offsets (larger windows take max_pixel). */
+#define NMP_MAX_TAPS 64
 
 static octet_status nhwc_maxpool_run(ot_kernel *k, const octet_tensor *const *in, int n_in, octet_tensor **out,
                                      int n_out) {
@@ -134,26 +192,51 @@ static octet_status nhwc_maxpool_run(ot_kernel *k, const octet_tensor *const *in
     if (x->ndim == 3) dims[1] = g.OW, dims[2] = g.C;
     OT_TRY(ot_tensor_alloc(out[0], x->dtype, x->ndim, dims));
     const uint8_t flip = x->dtype == OCTET_INT8 ? 0x80 : 0;
-    const uint8_t lowest = x->dtype == OCTET_INT8 ? 0x80 : 0;   /* -128 or 0 */
     const int64_t rows = g.N * g.OH, C = g.C;
     if (rows == 0 || g.OW == 0 || C == 0) return OCTET_OK;
     const uint8_t *xd = x->data;
     uint8_t *yd = out[0]->data;
+    const int64_t row_step = g.dh * g.W * C, col_step = g.dw * C;
+    const int64_t nt = g.kh * g.kw <= NMP_MAX_TAPS ? g.kh * g.kw : 0;
+    int64_t off[NMP_MAX_TAPS];
+    for (int64_t t = 0; t < nt; t++) off[t] = (t / g.kw) * row_step + (t % g.kw) * col_step;
     int threads = (double)rows * g.OW * C * g.kh * g.kw < 65536.0 ? 1 : k->threads;
+    /* columns [owa, owb) have their whole window row inside the image */
+    int64_t owa = (g.pl + g.sw - 1) / g.sw, span = g.W - 1 - (g.kw - 1) * g.dw + g.pl;
+    int64_t owb = span < 0 ? 0 : span / g.sw + 1;
+    if (owb > g.OW) owb = g.OW;
+    if (owa > owb) owa = owb;
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
     for (int64_t r = 0; r < rows; r++) {
-        int64_t n = r / g.OH, oh = r % g.OH;
-        for (int64_t ow = 0; ow < g.OW; ow++) {
-            uint8_t *y = yd + (r * g.OW + ow) * C;
-            memset(y, lowest, (size_t)C);   /* a window entirely in the padding gives the lowest value */
-            for (int64_t a = 0; a < g.kh; a++) {
-                int64_t ih = oh * g.sh - g.pt + a * g.dh;
-                if (ih < 0 || ih >= g.H) continue;
-                for (int64_t b = 0; b < g.kw; b++) {
-                    int64_t iw = ow * g.sw - g.pl + b * g.dw;
-                    if (iw < 0 || iw >= g.W) continue;
-                    max_row(y, xd + ((n * g.H + ih) * g.W + iw) * C, C, flip);
+        int64_t n = r / g.OH, oh = r % g.OH, a0, a1;
+        taps_inside(oh, g.sh, g.pt, g.dh, g.kh, g.H, &a0, &a1);
+        const int64_t ih = oh * g.sh - g.pt + a0 * g.dh;   /* the first row inside (when a0 < a1) */
+        uint8_t *yr = yd + r * g.OW * C;
+        const bool full = nt && a1 - a0 == g.kh;
+        const int64_t mid0 = full ? owa : g.OW, mid1 = full ? owb : g.OW;
+        if (full) {   /* whole windows in the middle of the row: one flat loop over the taps */
+            const uint8_t *xr = xd + (n * g.H + ih) * g.W * C;
+            for (int64_t ow = mid0; ow < mid1; ow++) {
+                const uint8_t *x0 = xr + (ow * g.sw - g.pl) * C;
+                if (nt == 4)
+                    max_pixel_full(yr + ow * C, x0, off, 4, C, flip);
+                else if (nt == 9)
+                    max_pixel_full(yr + ow * C, x0, off, 9, C, flip);
+                else
+                    max_pixel_full(yr + ow * C, x0, off, (int)nt, C, flip);
+            }
+        }
+        for (int part = 0; part < 2; part++) {   /* the edges: [0, mid0) and [mid1, OW) */
+            for (int64_t ow = part ? mid1 : 0, end = part ? g.OW : mid0; ow < end; ow++) {
+                int64_t b0, b1;
+                taps_inside(ow, g.sw, g.pl, g.dw, g.kw, g.W, &b0, &b1);
+                uint8_t *y = yr + ow * C;
+                if (a0 == a1 || b0 == b1) {   /* a window entirely in the padding: the lowest value, */
+                    memset(y, flip, (size_t)C);  /* which is flip (0, or 0x80 = -128) */
+                    continue;
                 }
+                const int64_t iw = ow * g.sw - g.pl + b0 * g.dw;
+                max_pixel(y, xd + ((n * g.H + ih) * g.W + iw) * C, a1 - a0, b1 - b0, row_step, col_step, C, flip);
             }
         }
     }

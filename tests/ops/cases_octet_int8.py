@@ -294,6 +294,59 @@ def chain_cases(rng):
     return out
 
 
+# ---------------------------------------------------------------- first layers and small pools
+
+def first_layer_cases(rng):
+    """Convolutions over one to four input channels (octet: a depth padded to 8 and im2col through a
+    padded band, or the generic im2col past kw*C = 32 bytes; no Winograd below 16 channels), 3x3
+    convolutions on both sides of the Winograd channel rule (20: im2col, 24: Winograd), max pools with
+    many channels, and the Fashion-MNIST demo's shape as a chain over several images."""
+    out = []
+    geoms = [  # (x NHWC shape, M, k, stride, pads, dil)
+        ([2, 28, 28, 1], 16, (3, 3), (1, 1), [1, 1, 1, 1], (1, 1)),
+        ([3, 17, 30, 2], 8, (5, 5), (2, 2), [2, 2, 1, 1], (1, 1)),
+        ([1, 31, 23, 3], 24, (7, 7), (2, 2), [3, 3, 3, 3], (1, 1)),
+        ([2, 12, 19, 4], 10, (3, 3), (1, 1), [2, 1, 2, 1], (2, 1)),
+        ([1, 9, 40, 4], 7, (3, 9), (1, 3), [0, 4, 1, 4], (1, 1)),
+        ([2, 13, 11, 1], 5, (2, 2), (1, 1), [0, 0, 1, 1], (1, 2)),
+        ([1, 10, 9, 20], 12, (3, 3), (1, 1), [1, 1, 1, 1], (1, 1)),
+        ([2, 8, 11, 24], 16, (3, 3), (1, 1), [1, 0, 1, 2], (1, 1)),
+    ]
+    for i, (xs, M, k, s, p, d) in enumerate(geoms):
+        for xt, wt in [(U8, S8), (U8, U8), (S8, S8)]:
+            g = Graph()
+            x = rand_q(rng, xt, xs)
+            g.input("x", x)
+            xq = Q("x", rng.uniform(0.01, 0.05), int(rng.integers(-20, 20)) if xt == S8 else int(rng.integers(0, 60)),
+                   xt, xs[3])
+            y = conv(g, rng, xq, M, k, s, p, 1, d, wt=wt, channels_last=True, per_channel=i % 2 == 0)
+            g.output(y.name, y.dtype)
+            out.append(case("first_conv_%d_%s%s" % (i, np.dtype(xt).name[0], np.dtype(wt).name[0]), g))
+    pools = [  # (x NHWC shape, kernel, strides, pads, dilations)
+        ([3, 28, 28, 16], [2, 2], [2, 2], [0, 0, 0, 0], [1, 1]),
+        ([2, 7, 9, 64], [3, 3], [2, 2], [1, 1, 1, 1], [1, 1]),
+        ([1, 6, 6, 1], [3, 3], [1, 1], [2, 2, 2, 2], [1, 1]),
+        ([1, 9, 8, 40], [2, 3], [3, 1], [1, 2, 0, 1], [2, 2]),
+    ]
+    for i, (xs, k, s, p, d) in enumerate(pools):
+        for dt in (U8, S8):
+            g = Graph()
+            g.input("x", rand_q(rng, dt, xs))
+            y = g.node("NhwcMaxPool", ["x"], domain=MS, kernel_shape=k, strides=s, pads=p, dilations=d)
+            g.output(y, dt)
+            out.append(case("nhwc_maxpool_more_%d_%s" % (i, np.dtype(dt).name), g))
+    for dt, N in [(U8, 1), (S8, 3)]:
+        g = Graph()
+        x = quant_input(g, rng, [N, 1, 28, 28], dt)
+        h = conv(g, rng, x, 16, (3, 3))
+        h = Q(g.node("MaxPool", [h.name], kernel_shape=[2, 2], strides=[2, 2]), h.scale, h.zp, h.dtype, h.C)
+        h = conv(g, rng, h, 32, (3, 3))
+        h = Q(g.node("MaxPool", [h.name], kernel_shape=[2, 2], strides=[2, 2]), h.scale, h.zp, h.dtype, h.C)
+        g.output(dequant(g, h), np.float32)
+        out.append(case("chain_fmnist_%s_n%d" % (np.dtype(dt).name, N), g))
+    return out
+
+
 def cases():
     rng = np.random.default_rng(SEED)
-    return nhwc_conv_cases(rng) + nhwc_maxpool_cases(rng) + chain_cases(rng)
+    return nhwc_conv_cases(rng) + nhwc_maxpool_cases(rng) + chain_cases(rng) + first_layer_cases(rng)

@@ -456,12 +456,12 @@ static void test_qlinearconv_hand(void **state) {
 
 /* ---- the driver directly: NCHW and NHWC, scalar kernels vs the best ones ---- */
 
-static void test_qconv_driver_isa(void **state) {
-    (void)state;
+/* One case: random layout, types, zero points, scales, bias; with may_promise, the unit-stride promise
+ * (which lets a 3x3 use Winograd) whenever the geometry allows it, half of the time. */
+static void check_driver_case(const conv_cfg *cp, int it, bool may_promise) {
     ot_isa best = ot_cpu_isa_best();
-    for (int it = 0; it < 120; it++) {
-        conv_cfg c;
-        random_cfg(&c, true);
+    conv_cfg c = *cp;
+    {
         bool cl = rnd() % 2, xs = rnd() % 2, ws = rnd() % 2;
         int ot = rint_in(0, 2);   /* S32, U8, S8 */
         octet_dtype xt = xs ? OCTET_INT8 : OCTET_UINT8, wt = ws ? OCTET_INT8 : OCTET_UINT8;
@@ -500,6 +500,11 @@ static void test_qconv_driver_isa(void **state) {
         d.lo = qlo(yt);
         d.hi = qhi(yt);
         d.channels_last = cl;
+        if (may_promise) {
+            bool unit = true;
+            for (int i = 0; i < c.nsp; i++) unit = unit && c.s[i] == 1 && c.d[i] == 1;
+            d.unit_stride = unit && rnd() % 2;
+        }
         ot_qconv_geom g = {0};
         g.N = c.N;
         for (int i = 0; i < c.nsp; i++) {
@@ -552,6 +557,52 @@ static void test_qconv_driver_isa(void **state) {
         octet_tensor_free(w);
         octet_tensor_free(zwt);
         octet_tensor_free(bt);
+    }
+}
+
+static void test_qconv_driver_isa(void **state) {
+    (void)state;
+    for (int it = 0; it < 120; it++) {
+        conv_cfg c;
+        random_cfg(&c, true);
+        check_driver_case(&c, it, false);
+    }
+}
+
+/* First-layer shapes: one to five input channels (depths that are not multiples of 8, which the
+ * driver pads), kernels up to 7 wide (kw*C up to 35 bytes: both sides of the 32-byte limit of the
+ * padded-band im2col), strides up to 3, dilations, paddings up to the kernel, 1-D and 2-D, and
+ * enough pixels over up to 6 images that the GEMM tiles (and the 2-thread split) start and end
+ * inside images and inside output rows. */
+static void small_channels_cfg(conv_cfg *c) {
+    for (;;) {
+        memset(c, 0, sizeof *c);
+        c->nsp = rnd() % 5 ? 2 : 1;
+        c->N = rint_in(1, 6);
+        c->G = 1;
+        c->C = rint_in(1, 5);
+        c->M = rint_in(1, 24);
+        for (int i = 0; i < c->nsp; i++) {
+            c->k[i] = rint_in(1, 7);
+            c->s[i] = rnd() % 3 == 0 ? rint_in(2, 3) : 1;
+            c->d[i] = rnd() % 5 == 0 ? 2 : 1;
+            c->in[i] = rint_in(c->nsp == 1 ? 20 : 5, c->nsp == 1 ? 700 : 40);
+        }
+        for (int i = 0; i < 2 * c->nsp; i++) c->pads[i] = rint_in(0, c->k[i % c->nsp]);
+        c->auto_pad = rnd() % 3 ? 0 : rint_in(1, 3);
+        if (!cfg_geometry(c)) continue;
+        int64_t macs = cfg_out_numel(c) * c->C;
+        for (int i = 0; i < c->nsp; i++) macs *= c->k[i];
+        if (macs <= 1500000) return;
+    }
+}
+
+static void test_qconv_driver_small_channels(void **state) {
+    (void)state;
+    for (int it = 0; it < 120; it++) {
+        conv_cfg c;
+        small_channels_cfg(&c);
+        check_driver_case(&c, it, true);
     }
 }
 
@@ -867,7 +918,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_qlinearconv_hand),    cmocka_unit_test(test_qlinearconv_random),
         cmocka_unit_test(test_convinteger_random),  cmocka_unit_test(test_qconv_driver_isa),
         cmocka_unit_test(test_matmulinteger_random), cmocka_unit_test(test_qlinearmatmul_random),
-        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_errors),              cmocka_unit_test(test_qconv_driver_small_channels),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     const char *isa = getenv("OCTET_ISA");
