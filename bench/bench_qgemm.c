@@ -4,7 +4,9 @@
  *   fp32:  ot_sgemm (OpenBLAS) on the same shapes vs the FMA peak.
  *   dw:    ot_dwconv_s8 3x3 layers of mobilenet_v2, in GB/s of activations read + written.
  * Shapes: square 256/512/1024, and conv layers as GEMMs (M = H*W, N = Cout, K = Cin*kh*kw).
- * Usage: bench_qgemm [seconds per shape, default 0.3] [threads, default 1] [only shapes containing TEXT] */
+ * Usage: bench_qgemm [seconds per shape, default 0.3] [threads, default 1] [only shapes containing TEXT]
+ *                    [int8: skip the fp32 column]
+ *   TEXT may list several alternatives separated by '|' ("square|mlp"), or be one shape "MxNxK". */
 #include <immintrin.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,7 +133,18 @@ static const shape kShapes[] = {
     {"r18 layer3 3x3 256", 14 * 14, 256, 2304},
     {"r18 layer4 3x3 512", 7 * 7, 512, 4608},
     {"r18 fc 512->1000", 1, 1000, 512},
+    {"mlp b64 1024x1024", 64, 1024, 1024},   /* dynamic-quantized MatMul at batch 64 */
 };
+
+/* Does name contain one of the '|'-separated alternatives in only? */
+static bool shape_selected(const char *name, const char *only) {
+    if (!only) return true;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", only);
+    for (char *save = NULL, *t = strtok_r(buf, "|", &save); t; t = strtok_r(NULL, "|", &save))
+        if (strstr(name, t)) return true;
+    return false;
+}
 
 typedef struct {
     ot_dwconv_packed *pk;
@@ -150,14 +163,15 @@ int main(int argc, char **argv) {
     int threads = argc > 2 ? atoi(argv[2]) : 1;
     if (budget <= 0) budget = 0.3;
     if (threads < 1) threads = 1;
-    const char *only = argc > 3 ? argv[3] : NULL;
+    const char *only = argc > 3 && argv[3][0] ? argv[3] : NULL;
+    bool f32 = !(argc > 4 && strcmp(argv[4], "int8") == 0);
     if (threads == 1) g_clock = CLOCK_THREAD_CPUTIME_ID;
     const ot_cpu_features *f = ot_cpu_features_get();
     ot_isa isa = ot_kernels_get()->isa;
     if (!f->avx2 || !f->fma) {
         printf("no AVX2/FMA on this CPU: peaks not measured\n");
     }
-    double p_fma = (f->avx2 && f->fma) ? peak_of(peak_fma) : 0;
+    double p_fma = (f->avx2 && f->fma && f32) ? peak_of(peak_fma) : 0;
     double p_int = 0;
     const char *p_name = "none";
     if (isa == OT_ISA_AVX512VNNI) p_int = peak_of(peak_vnni), p_name = "vpdpbusd zmm";
@@ -169,9 +183,14 @@ int main(int argc, char **argv) {
            threads, p_name, p_int, p_fma);
     printf("%-26s %6s %5s %5s | %9s %6s | %9s %6s\n", "shape", "M", "N", "K", "int8 GOPS", "%peak", "fp32 GF/s",
            "%peak");
-    for (size_t s = 0; s < sizeof kShapes / sizeof kShapes[0]; s++) {
-        const shape *sh = &kShapes[s];
-        if (only && !strstr(sh->name, only)) continue;
+    /* TEXT "MxNxK" measures that one shape instead of the table. */
+    shape custom = {"custom", 0, 0, 0};
+    bool use_custom = only && sscanf(only, "%dx%dx%d", &custom.M, &custom.N, &custom.K) == 3 && custom.M > 0 &&
+                      custom.N > 0 && custom.K > 0;
+    size_t nshapes = use_custom ? 1 : sizeof kShapes / sizeof kShapes[0];
+    for (size_t s = 0; s < nshapes; s++) {
+        const shape *sh = use_custom ? &custom : &kShapes[s];
+        if (!use_custom && !shape_selected(sh->name, only)) continue;
         gemm_ctx g = {.M = sh->M, .N = sh->N, .K = sh->K, .threads = threads, .scale = 1.0f / 4096};
         size_t mk = (size_t)sh->M * sh->K, kn = (size_t)sh->K * sh->N, mn = (size_t)sh->M * sh->N;
         g.a = malloc(mk);
@@ -186,8 +205,8 @@ int main(int argc, char **argv) {
         ot_qgemm_b d = {.K = sh->K, .N = sh->N, .b = g.b, .ldb = sh->N, .b_signed = true, .za_hint = 3};
         if (ot_qgemm_pack_b(&g.pb, &d) != OCTET_OK) return 1;
         double ops = 2.0 * sh->M * sh->N * sh->K;
-        double tq = best_time(run_q, &g, budget), ts = best_time(run_s, &g, budget);
-        double gq = ops / tq * 1e-9, gs = ops / ts * 1e-9;
+        double tq = best_time(run_q, &g, budget), ts = f32 ? best_time(run_s, &g, budget) : 0;
+        double gq = ops / tq * 1e-9, gs = f32 ? ops / ts * 1e-9 : 0;
         printf("%-26s %6d %5d %5d | %9.1f %5.0f%% | %9.1f %5.0f%%\n", sh->name, sh->M, sh->N, sh->K, gq,
                p_int > 0 ? 100 * gq / p_int : 0, gs, p_fma > 0 ? 100 * gs / p_fma : 0);
         ot_qgemm_packed_free(g.pb);

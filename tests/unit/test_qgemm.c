@@ -58,10 +58,12 @@ static void problem_make(problem *p, int M, int N, int K, ot_qgemm_out_type type
     p->lda = K + (rnd() % 3 == 0 ? rint_in(1, 5) : 0);
     p->ldb = (p->b_trans ? K : N) + (rnd() % 3 == 0 ? rint_in(1, 5) : 0);
     p->ldc = N + (rnd() % 3 == 0 ? rint_in(1, 5) : 0);
-    p->a = malloc((size_t)M * p->lda + 1);
+    /* A exactly as long as the last row needs ((M - 1) * lda + K bytes), so ASan sees any read past it. */
+    size_t an = M > 0 ? (size_t)(M - 1) * p->lda + (size_t)K : 0;
+    p->a = malloc(an ? an : 1);
     size_t bn = (size_t)(p->b_trans ? N : K) * p->ldb + 1;
     p->b = malloc(bn);
-    for (size_t i = 0; i < (size_t)M * p->lda; i++) p->a[i] = (uint8_t)rnd();
+    for (size_t i = 0; i < an; i++) p->a[i] = (uint8_t)rnd();
     for (size_t i = 0; i < bn; i++) p->b[i] = (uint8_t)rnd();
     int alo = p->a_signed ? -128 : 0, ahi = p->a_signed ? 127 : 255;
     int blo = p->b_signed ? -128 : 0, bhi = p->b_signed ? 127 : 255;
@@ -76,7 +78,7 @@ static void problem_make(problem *p, int M, int N, int K, ot_qgemm_out_type type
     }
     if (mode == 1) {
         /* A at one end, B at the other, zero points opposite: every product is near 255*255. */
-        memset(p->a, p->a_signed ? 0x7f : 0xff, (size_t)M * p->lda + 1);
+        memset(p->a, p->a_signed ? 0x7f : 0xff, an);
         memset(p->b, p->b_signed ? 0x80 : 0x00, bn);
         p->za = p->za_hint = alo;
         free(p->zb);
@@ -286,6 +288,32 @@ static void check_variant(ot_isa isa) {
             problem p;
             problem_make(&p, shapes[s][0], shapes[s][1], shapes[s][2], (ot_qgemm_out_type)((s + mode) % 4), mode);
             run_variant_case(isa, &p, 1 + (int)(s % 3));
+            problem_free(&p);
+        }
+    /* Every combination of sizes around the register tile and the packing groups (1, 3, 17, 63, 64,
+     * 257 in M, N and K), each epilogue in turn: partial tiles, half strips, row tails of packed A. */
+    static const int odd[] = {1, 3, 17, 63, 64, 257};
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 6; j++)
+            for (int k = 0; k < 6; k++) {
+                problem p;
+                problem_make(&p, odd[i], odd[j], odd[k], (ot_qgemm_out_type)((i + 2 * j + k) % 4), 0);
+                run_variant_case(isa, &p, 1 + (i + j + k) % 2);
+                problem_free(&p);
+            }
+    /* The AVX2 kernel's paths: small B (groups of packed rows of A against all strips), large B
+     * (strip by strip, also with long K), with full, half (N % 16 <= 8) and partial strips and short
+     * row panels; rows of A with K < 16 (16-byte reads from a row's start only where A extends that
+     * far); M = 1 and 2 (prefetching loops). Each with all four epilogues. */
+    static const int paths[][3] = {{13, 40, 27},  {7, 24, 96},   {12544 / 16, 32, 27}, {65, 96, 16},  {6, 8, 9},
+                                   {19, 5, 3},    {40, 1, 15},   {33, 160, 160},       {7, 24, 1100}, {13, 40, 769},
+                                   {6, 16, 1024}, {11, 9, 1537}, {64, 48, 770},        {1, 1000, 512},
+                                   {2, 40, 700}};
+    for (size_t s = 0; s < sizeof paths / sizeof paths[0]; s++)
+        for (int t = 0; t < 4; t++) {
+            problem p;
+            problem_make(&p, paths[s][0], paths[s][1], paths[s][2], (ot_qgemm_out_type)t, t == 3 && s % 3 == 0);
+            run_variant_case(isa, &p, 1 + (int)((s + t) % 3));
             problem_free(&p);
         }
     /* 8-bit outputs with multipliers >= 0.99, inf, NaN (each variant's clamp must match requant.h) */
