@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <omp.h>
+
 #include "kernels/qgemv.h"
 #include "util/mem.h"
 #include "util/status.h"
@@ -36,19 +38,20 @@ octet_status ot_qgemv_pack_isa(ot_qgemv_packed **out, const void *b, bool b_sign
         free(p);
         return ot_err(OCTET_ERR_NOMEM, "qgemv: out of memory packing B (%d x %d)", K, N);
     }
+    /* B[k][n] - shift goes to data[((s * kp + k / 2) * NB + j) * 2 + k % 2], n = s * NB + j: walked in B's
+     * row order; the padding (k >= K, n >= N) is zero */
     int kp = p->kpad / 2;
-    for (int s = 0; s < p->nstrips; s++)
-        for (int q = 0; q < kp; q++)
-            for (int j = 0; j < NB; j++)
-                for (int h = 0; h < 2; h++) {
-                    int n = s * NB + j, k = 2 * q + h;
-                    int32_t v = 0;
-                    if (n < N && k < K) {
-                        size_t off = (size_t)k * (size_t)ldb + (size_t)n;
-                        v = (b_signed ? (int32_t)((const int8_t *)b)[off] : (int32_t)((const uint8_t *)b)[off]) - shift;
-                    }
-                    p->data[(((size_t)s * kp + q) * NB + j) * 2 + h] = (int8_t)v;
-                }
+    memset(p->data, 0, bytes);
+    int8_t flip = b_signed ? 0 : (int8_t)0x80;   /* uint8 v - 128 as int8 is v ^ 0x80 */
+    for (int k = 0; k < K; k++) {
+        const int8_t *row = (const int8_t *)b + (size_t)k * (size_t)ldb;
+        int8_t *dk = p->data + (size_t)(k / 2) * NB * 2 + (size_t)(k % 2);
+        for (int s = 0; s < p->nstrips; s++) {
+            int8_t *d = dk + (size_t)s * kp * NB * 2;
+            int jn = N - s * NB < NB ? N - s * NB : NB;
+            for (int j = 0; j < jn; j++) d[2 * j] = (int8_t)(row[s * NB + j] ^ flip);
+        }
+    }
     *out = p;
     return OCTET_OK;
 }
@@ -68,6 +71,19 @@ int32_t ot_qgemv_prep_a(const ot_qgemv_packed *p, const uint8_t *a, int32_t za, 
     uint32_t sum = 0;
     for (int k = 0; k < p->K; k++) {
         int32_t v = (int32_t)a[k] - za;
+        a16[k] = (int16_t)v;
+        sum += (uint32_t)v;
+    }
+    for (int k = p->K; k < p->kpad; k++) a16[k] = 0;
+    return (int32_t)((uint32_t)p->zbk * sum);
+}
+
+int32_t ot_qgemv_prep_a_q8(const ot_qgemv_packed *p, const void *a, bool a_signed, int32_t za, int16_t *a16) {
+    if (!a_signed) return ot_qgemv_prep_a(p, a, za, a16);
+    const int8_t *s = a;
+    uint32_t sum = 0;
+    for (int k = 0; k < p->K; k++) {
+        int32_t v = (int32_t)s[k] - za;
         a16[k] = (int16_t)v;
         sum += (uint32_t)v;
     }
@@ -99,10 +115,10 @@ void ot_qgemv_s32(const ot_qgemv_packed *p, const int16_t *a16, int32_t corr, in
     }
 }
 
-void ot_qgemv_f32_acc(const ot_qgemv_packed *p, const int16_t *a16, int32_t corr, const float *scale,
-                      bool scale_per_col, float *y, int s0, int s1) {
+void ot_qgemv_f32(const ot_qgemv_packed *p, const int16_t *a16, int32_t corr, const float *scale,
+                  bool scale_per_col, const float *add, float *y, int s0, int s1) {
     if (p->isa != OT_ISA_SCALAR) {
-        ot_qgemv_f32_acc_avx2(p, a16, corr, scale, scale_per_col, y, s0, s1);
+        ot_qgemv_f32_avx2(p, a16, corr, scale, scale_per_col, add, y, s0, s1);
         return;
     }
     for (int s = s0; s < s1; s++) {
@@ -111,7 +127,61 @@ void ot_qgemv_f32_acc(const ot_qgemv_packed *p, const int16_t *a16, int32_t corr
         for (int j = 0; j < NB && s * NB + j < p->N; j++) {
             int n = s * NB + j;
             float v = (float)(int32_t)((uint32_t)acc[j] - (uint32_t)corr) * scale[scale_per_col ? n : 0];
-            y[n] = v + y[n];
+            y[n] = v + (add ? add[n] : 0.0f);
         }
     }
+}
+
+void ot_qgemv_f32_acc(const ot_qgemv_packed *p, const int16_t *a16, int32_t corr, const float *scale,
+                      bool scale_per_col, float *y, int s0, int s1) {
+    ot_qgemv_f32(p, a16, corr, scale, scale_per_col, y, y, s0, s1);
+}
+
+/* Below this many multiply-adds a product stays on the calling thread (a fork/join costs a few us). */
+#define MT_MIN_MACS (256.0 * 1024)
+
+octet_status ot_qgemv_rows_f32(const ot_qgemv_packed *p, int M, const void *a, bool a_signed, int lda, int32_t za,
+                               const float *scale, bool scale_per_col, const float *bias, float *y, int ldy,
+                               int threads) {
+    if (!p || M < 0 || (M > 0 && (!a || !y || !scale)) || lda < p->K || ldy < p->N)
+        return ot_err(OCTET_ERR_INVALID_ARG, "qgemv: bad rows call (M %d, lda %d, ldy %d)", M, lda, ldy);
+    if (a_signed ? (za < -128 || za > 127) : (za < 0 || za > 255))
+        return ot_err(OCTET_ERR_INVALID_ARG, "qgemv: A zero point %d out of range", (int)za);
+    if (M == 0 || p->N == 0) return OCTET_OK;
+    /* every row of A as int16 once (a few KiB), then the strips */
+    size_t kpad = (size_t)p->kpad;
+    int16_t stack_a16[4096];
+    int32_t stack_corr[16];
+    bool on_stack = kpad * (size_t)M <= sizeof stack_a16 / sizeof *stack_a16 && M <= 16;
+    int16_t *a16 = on_stack ? stack_a16 : ot_malloc(kpad * (size_t)M * sizeof *a16 + 1);
+    int32_t *corr = on_stack ? stack_corr : ot_malloc((size_t)M * sizeof *corr);
+    if (!a16 || !corr) {
+        if (!on_stack) free(a16), free(corr);
+        return ot_err(OCTET_ERR_NOMEM, "qgemv: out of memory");
+    }
+    size_t esz = a_signed ? sizeof(int8_t) : sizeof(uint8_t);
+    for (int m = 0; m < M; m++)
+        corr[m] = ot_qgemv_prep_a_q8(p, (const char *)a + (size_t)m * (size_t)lda * esz, a_signed, za,
+                                     a16 + (size_t)m * kpad);
+    int ns = p->nstrips;
+    int T = threads < ns ? threads : ns;
+    if (T < 1 || (double)M * p->K * p->N < MT_MIN_MACS) T = 1;
+    if (T == 1) {
+        for (int m = 0; m < M; m++)
+            ot_qgemv_f32(p, a16 + (size_t)m * kpad, corr[m], scale, scale_per_col, bias, y + (size_t)m * ldy, 0, ns);
+    } else {
+#pragma omp parallel num_threads(T)
+        {
+            int tid = omp_get_thread_num(), nt = omp_get_num_threads();
+            int s0 = ns * tid / nt, s1 = ns * (tid + 1) / nt;
+            for (int m = 0; m < M; m++)
+                ot_qgemv_f32(p, a16 + (size_t)m * kpad, corr[m], scale, scale_per_col, bias, y + (size_t)m * ldy,
+                             s0, s1);
+        }
+    }
+    if (!on_stack) {
+        free(a16);
+        free(corr);
+    }
+    return OCTET_OK;
 }

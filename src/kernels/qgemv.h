@@ -39,17 +39,33 @@ static inline int ot_qgemv_kpad(const ot_qgemv_packed *p) { return p->kpad; }
 /* a16[k] = a[k] - za (zero padded to kpad); returns the correction term zbk * sum_k (a[k] - za). */
 int32_t ot_qgemv_prep_a(const ot_qgemv_packed *p, const uint8_t *a, int32_t za, int16_t *a16);
 
-/* Strips [s0, s1) of y = epilogue(a16 * B); corr from ot_qgemv_prep_a; scale per column or [1].
+/* The same for 8-bit A of either type: a16[k] = a[k] - za, with za in A's type range. */
+int32_t ot_qgemv_prep_a_q8(const ot_qgemv_packed *p, const void *a, bool a_signed, int32_t za, int16_t *a16);
+
+/* Strips [s0, s1) of y = (float)acc * scale + add[n], acc the exact int32 a16 * B (corr from prep_a),
+ * scale per column or [1]: one float multiply, then one add. add may be y itself (accumulate), another
+ * vector (a bias), or NULL for + 0.0f -- qgemm's OT_QGEMM_OUT_F32 epilogue, bit for bit (-0 gives +0).
  * y has N entries (columns past N are never written). */
+void ot_qgemv_f32(const ot_qgemv_packed *p, const int16_t *a16, int32_t corr, const float *scale,
+                  bool scale_per_col, const float *add, float *y, int s0, int s1);
+/* ot_qgemv_f32 with add = y. */
 void ot_qgemv_f32_acc(const ot_qgemv_packed *p, const int16_t *a16, int32_t corr, const float *scale,
                       bool scale_per_col, float *y, int s0, int s1);
+
+/* y[m][n] = (float)(sum_k (a[m][k] - za) * (B[k][n] - zb)) * scale[n or 0] + (bias ? bias[n] : 0.0f)
+ * for M rows of 8-bit A (lda apart) into y (ldy apart): the batch-1 MatMulIntegerToFloat, equal to
+ * ot_qgemm's F32 output. The column strips are split among up to `threads` OpenMP threads when the
+ * product is big enough to pay for the fork (results do not depend on the count). */
+octet_status ot_qgemv_rows_f32(const ot_qgemv_packed *p, int M, const void *a, bool a_signed, int lda, int32_t za,
+                               const float *scale, bool scale_per_col, const float *bias, float *y, int ldy,
+                               int threads);
 /* Strips [s0, s1) of the raw int32 result (tests). */
 void ot_qgemv_s32(const ot_qgemv_packed *p, const int16_t *a16, int32_t corr, int32_t *y, int s0, int s1);
 
 /* Internal: the per-variant strip kernel, acc[NB] for strip s. */
 void ot_qgemv_strip_scalar(const ot_qgemv_packed *p, const int16_t *a16, int s, int32_t acc[OT_QGEMV_NB]);
 void ot_qgemv_strip_avx2(const ot_qgemv_packed *p, const int16_t *a16, int s, int32_t acc[OT_QGEMV_NB]);
-void ot_qgemv_f32_acc_avx2(const ot_qgemv_packed *p, const int16_t *a16, int32_t corr, const float *scale,
-                           bool scale_per_col, float *y, int s0, int s1);
+void ot_qgemv_f32_avx2(const ot_qgemv_packed *p, const int16_t *a16, int32_t corr, const float *scale,
+                       bool scale_per_col, const float *add, float *y, int s0, int s1);
 
 #endif

@@ -1,6 +1,6 @@
 /* qgemv, AVX2 variant: per pair of k, one dword broadcast of (a16[2q], a16[2q+1]) and, per 8 columns,
- * 16 int8 of B sign-extended to int16 (vpmovsxbw) and vpmaddwd: exact int32 pair sums. Two strips
- * (64 columns, 8 accumulators) at a time to hide the multiply latency. */
+ * 16 int8 of B sign-extended to int16 (vpmovsxbw) and vpmaddwd: exact int32 pair sums. Up to three
+ * strips (96 columns, 12 accumulators) at a time. */
 #include <immintrin.h>
 #include <string.h>
 
@@ -16,68 +16,81 @@ static inline __m256i bcast_pair(const int16_t *p) {
     return _mm256_set1_epi32(v);
 }
 
-/* acc[0..3] (strip b0) and, when two, acc[4..7] (strip b1), over kp pairs. */
-static inline __attribute__((always_inline)) void kern(const int16_t *a16, const int8_t *b0, const int8_t *b1, int kp,
-                                                       __m256i acc[8], int two) {
+/* acc[4i..4i+3] for strip i < ns (1 to 3 strips: b, b + sb, b + 2 sb), over kp pairs. Three strips (12
+ * accumulators) keep three streams of B in flight, which helps when the matrix comes from L3. */
+static inline __attribute__((always_inline)) void kern(const int16_t *a16, const int8_t *b, size_t sb, int kp,
+                                                       __m256i acc[12], int ns) {
+    const int8_t *b0 = b, *b1 = b + (ns > 1 ? sb : 0), *b2 = b + (ns > 2 ? 2 * sb : 0);
     __m256i c0 = _mm256_setzero_si256(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
-    for (int q = 0; q < kp; q++, b0 += 2 * NB, b1 += 2 * NB) {
+    __m256i c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+    for (int q = 0; q < kp; q++, b0 += 2 * NB, b1 += 2 * NB, b2 += 2 * NB) {
         __m256i x = bcast_pair(a16 + 2 * q);
         c0 = _mm256_add_epi32(c0, _mm256_madd_epi16(ld8(b0), x));
         c1 = _mm256_add_epi32(c1, _mm256_madd_epi16(ld8(b0 + 16), x));
         c2 = _mm256_add_epi32(c2, _mm256_madd_epi16(ld8(b0 + 32), x));
         c3 = _mm256_add_epi32(c3, _mm256_madd_epi16(ld8(b0 + 48), x));
-        if (two) {
+        if (ns > 1) {
             c4 = _mm256_add_epi32(c4, _mm256_madd_epi16(ld8(b1), x));
             c5 = _mm256_add_epi32(c5, _mm256_madd_epi16(ld8(b1 + 16), x));
             c6 = _mm256_add_epi32(c6, _mm256_madd_epi16(ld8(b1 + 32), x));
             c7 = _mm256_add_epi32(c7, _mm256_madd_epi16(ld8(b1 + 48), x));
         }
+        if (ns > 2) {
+            c8 = _mm256_add_epi32(c8, _mm256_madd_epi16(ld8(b2), x));
+            c9 = _mm256_add_epi32(c9, _mm256_madd_epi16(ld8(b2 + 16), x));
+            c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(ld8(b2 + 32), x));
+            c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(ld8(b2 + 48), x));
+        }
     }
     acc[0] = c0, acc[1] = c1, acc[2] = c2, acc[3] = c3, acc[4] = c4, acc[5] = c5, acc[6] = c6, acc[7] = c7;
+    acc[8] = c8, acc[9] = c9, acc[10] = c10, acc[11] = c11;
 }
 
 void ot_qgemv_strip_avx2(const ot_qgemv_packed *p, const int16_t *a16, int s, int32_t out[NB]) {
     int kp = p->kpad / 2;
     const int8_t *b = p->data + (size_t)s * kp * NB * 2;
-    __m256i acc[8];
-    kern(a16, b, b, kp, acc, 0);
+    __m256i acc[12];
+    kern(a16, b, 0, kp, acc, 1);
     for (int i = 0; i < 4; i++) _mm256_storeu_si256((__m256i *)(out + 8 * i), acc[i]);
 }
 
-/* y[n..n+nv) = (float)(acc - corr) * scale + y, 8 columns per vector. */
-static inline void epi(const __m256i *acc, __m256i vcorr, const float *scale, bool per_col, float *y, int n, int nv) {
+/* y[n..n+nv) = (float)(acc - corr) * scale + add (or + 0), 8 columns per vector. */
+static inline void epi(const __m256i *acc, __m256i vcorr, const float *scale, bool per_col, const float *add,
+                       float *y, int n, int nv) {
     for (int g = 0; g < 4 && 8 * g < nv; g++) {
         int m = nv - 8 * g < 8 ? nv - 8 * g : 8, c = n + 8 * g;
         __m256 f = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc[g], vcorr));
         if (m == 8) {
             __m256 sc = per_col ? _mm256_loadu_ps(scale + c) : _mm256_set1_ps(scale[0]);
-            _mm256_storeu_ps(y + c, _mm256_add_ps(_mm256_mul_ps(f, sc), _mm256_loadu_ps(y + c)));
+            __m256 ad = add ? _mm256_loadu_ps(add + c) : _mm256_setzero_ps();
+            _mm256_storeu_ps(y + c, _mm256_add_ps(_mm256_mul_ps(f, sc), ad));
         } else {
             float t[8];
             _mm256_storeu_ps(t, f);
             for (int j = 0; j < m; j++) {
                 float v = t[j] * scale[per_col ? c + j : 0];
-                y[c + j] = v + y[c + j];
+                y[c + j] = v + (add ? add[c + j] : 0.0f);
             }
         }
     }
 }
 
-void ot_qgemv_f32_acc_avx2(const ot_qgemv_packed *p, const int16_t *a16, int32_t corr, const float *scale,
-                           bool scale_per_col, float *y, int s0, int s1) {
+void ot_qgemv_f32_avx2(const ot_qgemv_packed *p, const int16_t *a16, int32_t corr, const float *scale,
+                       bool scale_per_col, const float *add, float *y, int s0, int s1) {
     int kp = p->kpad / 2, N = p->N;
     size_t sbytes = (size_t)kp * NB * 2;
     const __m256i vcorr = _mm256_set1_epi32(corr);
-    int s = s0;
-    for (; s < s1; s += 2) {
-        int two = s + 1 < s1;
-        __m256i acc[8];
-        const int8_t *b0 = p->data + (size_t)s * sbytes;
-        if (two) kern(a16, b0, b0 + sbytes, kp, acc, 1);
-        else kern(a16, b0, b0, kp, acc, 0);
-        for (int h = 0; h <= two; h++) {
+    for (int s = s0; s < s1;) {
+        int ns = s1 - s >= 3 ? 3 : s1 - s;
+        __m256i acc[12];
+        const int8_t *b = p->data + (size_t)s * sbytes;
+        if (ns == 3) kern(a16, b, sbytes, kp, acc, 3);
+        else if (ns == 2) kern(a16, b, sbytes, kp, acc, 2);
+        else kern(a16, b, sbytes, kp, acc, 1);
+        for (int h = 0; h < ns; h++) {
             int n = (s + h) * NB, nv = N - n < NB ? N - n : NB;
-            epi(acc + 4 * h, vcorr, scale, scale_per_col, y, n, nv);
+            epi(acc + 4 * h, vcorr, scale, scale_per_col, add, y, n, nv);
         }
+        s += ns;
     }
 }

@@ -228,10 +228,10 @@ typedef struct {
 } qr_run;
 
 /* acc[M, ncol] (ldc) = quantize(a[M, K]) x packed, scaled by a_scale * r_scale[col0 + n].
- * A few rows with a small product go through the GEMV on the calling thread (no fork/join and no
- * allocation per step); its (float)acc * mult + 0 equals qgemm's F32 epilogue with a zero bias. */
+ * A few rows go through the GEMV (int8 bytes, no A packing; its strips split among the threads for one
+ * or two rows); its (float)acc * mult + 0 equals qgemm's F32 epilogue with a zero bias. */
 static octet_status rec_product(const qr_run *r, const ot_qgemm_packed *p, const ot_qgemv_packed *pv, const float *a,
-                                int M, int K, uint8_t *aq, int16_t *a16, const float *rs, int rs_count, int col0,
+                                int M, int K, uint8_t *aq, const float *rs, int rs_count, int col0,
                                 float *mult, float *out, int ldc) {
     float s;
     uint8_t z;
@@ -242,14 +242,9 @@ static octet_status rec_product(const qr_run *r, const ot_qgemm_packed *p, const
         for (int j = 0; j < n; j++) mult[j] = s * rs[col0 + j];
     else
         mult[0] = s * rs[0];
-    if (pv && M <= 4 && (r->threads <= 1 || (double)M * K * n < 1e6)) {
-        for (int m = 0; m < M; m++) {
-            float *o = out + (size_t)m * ldc;
-            memset(o, 0, (size_t)n * sizeof *o);
-            int32_t corr = ot_qgemv_prep_a(pv, aq + (size_t)m * K, z, a16);
-            ot_qgemv_f32_acc(pv, a16, corr, mult, per_col, o, 0, pv->nstrips);
-        }
-        return OCTET_OK;
+    if (pv && (M <= 2 || (M <= 4 && (r->threads <= 1 || (double)M * K * n < 1e6)))) {
+        /* one or two rows (batch 1): the GEMV, its column strips split among the threads when they pay */
+        return ot_qgemv_rows_f32(pv, M, aq, false, K, z, mult, per_col, NULL, out, ldc, M <= 2 ? r->threads : 1);
     }
     ot_qgemm_out o = {OT_QGEMM_OUT_F32, out, ldc, mult, per_col, NULL, 0, 0, 0};
     return ot_qgemm(p, M, aq, K, z, false, &o, r->threads);
@@ -262,7 +257,6 @@ static octet_status run_direction(const qr_run *r, int d, const qr_pack *pk, con
     bool rev = d == 1 || c->reverse;
     float *h = work, *g = h + B * H, *acc = g + B * GH, *tmp = acc + B * GH, *mult = tmp + B * H;
     uint8_t *aq = (uint8_t *)(mult + GH);
-    int16_t *a16 = (int16_t *)(aq + (B * H + 63) / 64 * 64);   /* [H + 1] */
     size_t hb = (size_t)H * sizeof(float);
     for (int64_t b = 0; b < B; b++) {
         if (r->h0) memcpy(h + b * H, r->h0 + ((size_t)d * B + b) * H, hb);
@@ -280,7 +274,7 @@ static octet_status run_direction(const qr_run *r, int d, const qr_pack *pk, con
             else memset(g + b * GH, 0, (size_t)GH * sizeof *g);
         }
         int n0 = ot_qgemm_packed_n(pk->r[0]);
-        OT_TRY(rec_product(r, pk->r[0], pk->rv[0], h, (int)B, (int)H, aq, a16, rs, rs_count, 0, mult, acc, (int)GH));
+        OT_TRY(rec_product(r, pk->r[0], pk->rv[0], h, (int)B, (int)H, aq, rs, rs_count, 0, mult, acc, (int)GH));
         if (c->cell == QR_RNN) {
             for (int64_t b = 0; b < B; b++) {
                 if (s >= r->lens[b]) continue;
@@ -305,7 +299,7 @@ static octet_status run_direction(const qr_run *r, int d, const qr_pack *pk, con
                     for (int64_t j = 0; j < H; j++) tmp[b * H + j] = gb[H + j] * h[b * H + j]; /* r (.) H */
             }
             if (!c->lbr) {
-                OT_TRY(rec_product(r, pk->r[1], pk->rv[1], tmp, (int)B, (int)H, aq, a16, rs, rs_count, n0, mult, acc, (int)GH));
+                OT_TRY(rec_product(r, pk->r[1], pk->rv[1], tmp, (int)B, (int)H, aq, rs, rs_count, n0, mult, acc, (int)GH));
                 for (int64_t b = 0; b < B; b++)
                     for (int64_t j = 0; j < H; j++) g[b * GH + 2 * H + j] += acc[b * GH + j];
             } else {

@@ -4,12 +4,15 @@
  *   QGemm, quantized out:  requantize with (alpha * a_scale * b_scale[n]) / y_scale, round half even, + zp
  *   MatMulIntegerToFloat:  (float)acc * (a_scale * b_scale[n]) + bias[n]
  *   DynamicQuantizeMatMul: A quantized first with DynamicQuantizeLinear's parameters, then as above.
- * Constant B is packed once in prepare(). */
+ * Constant B is packed once in prepare(); for MatMulIntegerToFloat / DynamicQuantizeMatMul also as an
+ * int8 GEMV (kernels/qgemv.h) when its zero point is uniform, which one or two rows of A (batch 1) use:
+ * half the bytes of qgemm's int16 panels and the columns split among the threads; same results. */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernels/qgemm.h"
+#include "kernels/qgemv.h"
 #include "kernels/quant_vec.h"
 #include "ops/broadcast.h"
 #include "ops/qcontrib_internal.h"
@@ -26,6 +29,7 @@ static bool input_given(const ot_kernel *k, int i) {
 /* A B matrix packed once, and what it was packed from (run() reuses it only for these very tensors). */
 typedef struct gemm_state {
     ot_qgemm_packed *pb;
+    ot_qgemv_packed *pv;      /* MatMulIntegerToFloat / DynamicQuantizeMatMul: B for a row or two, or NULL */
     const void *b_data, *zb_data, *bias_data;
     octet_dtype b_dtype;
 } gemm_state;
@@ -34,6 +38,7 @@ void qc_gemm_release(void *state) {
     gemm_state *st = state;
     if (!st) return;
     ot_qgemm_packed_free(st->pb);
+    ot_qgemv_free(st->pv);
     free(st);
 }
 
@@ -375,6 +380,10 @@ static octet_status scale_output(const ot_kernel *k, const octet_tensor *scale, 
     return OCTET_OK;
 }
 
+/* Rows of A up to which a constant B goes through the GEMV instead of qgemm (which packs A and reads
+ * B as int16: twice the bytes, and one thread for a single row). */
+#define MM_GEMV_MAX_ROWS 2
+
 /* y = (float)(sum (a - za)(b - zb)) * (a_scale * b_scale[n]) + bias[n] over the matmul batches; a_bcast
  * (a non-scalar a_scale) and an unsupported b_scale layout multiply the result afterwards, as ORT. */
 static octet_status mm_to_float(ot_kernel *k, const void *a, bool a_signed, const int64_t *ad, int an, int32_t za,
@@ -404,7 +413,12 @@ static octet_status mm_to_float(ot_kernel *k, const void *a, bool a_signed, cons
                       .bias_f = bias ? bias->data : NULL};
     int abn = an > 2 ? an - 2 : 0, bbn = b->ndim > 2 ? b->ndim - 2 : 0;
     size_t a_mat = (size_t)s.M * (size_t)s.K, b_mat = (size_t)s.K * (size_t)s.N, y_mat = (size_t)s.M * (size_t)s.N;
-    if (s.b_2d) {
+    int rows = (int)(s.M * s.nbatch);
+    if (s.b_2d && rows <= MM_GEMV_MAX_ROWS && state_matches(st, b, bz, NULL) && st->pv) {
+        /* a row or two (batch 1): the int8 GEMV streams B once as bytes, split among the threads */
+        r = ot_qgemv_rows_f32(st->pv, rows, a, a_signed, lda, za, scale, sk > 0, bias ? bias->data : NULL, y->data,
+                              N, k->threads);
+    } else if (s.b_2d) {
         ot_qgemm_packed *local = NULL;
         const ot_qgemm_packed *pb = state_matches(st, b, bz, NULL) ? st->pb : NULL;
         if (!pb) {
@@ -463,6 +477,15 @@ static octet_status mm_prepare(ot_kernel *k, const octet_tensor *const *consts, 
         ot_err_clear();
         free(st);
         return OCTET_OK;
+    }
+    /* the GEMV copy needs one zero point for all columns */
+    bool zb_uniform = true;
+    for (int64_t i = 1; zb && i < ot_tensor_numel(zb); i++)
+        if (ot_tensor_get_i64(zb, i) != ot_tensor_get_i64(zb, 0)) zb_uniform = false;
+    if (zb_uniform && ot_qgemv_pack(&st->pv, b->data, b->dtype == OCTET_INT8, (int)b->dims[0], N, N > 0 ? N : 1,
+                                    zb ? (int32_t)ot_tensor_get_i64(zb, 0) : 0) != OCTET_OK) {
+        ot_err_clear();   /* qgemm serves every row count */
+        st->pv = NULL;
     }
     st->b_data = b->data;
     st->b_dtype = b->dtype;

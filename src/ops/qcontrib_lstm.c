@@ -14,7 +14,9 @@
  * gates are computed in place in the X * W buffer. With several threads and enough work per step, one
  * parallel region runs all steps: each thread owns a range of hidden units, quantizes H_{t-1} itself
  * (identical bytes in every thread), computes its units' four gate columns and their cell update, and
- * the threads meet at one barrier per step. Results do not depend on the thread count. */
+ * the threads meet at one barrier per step. Results do not depend on the thread count. The default cell
+ * (sigmoid/tanh/tanh, no peepholes, no input_forget) runs as one fused AVX2 pass (qrnn_act.h), the same
+ * operations as the scalar steps; one forward direction writes Y in place (no step-major copy). */
 #include <float.h>
 #include <limits.h>
 #include <math.h>
@@ -229,6 +231,7 @@ typedef struct lstm_run {
     float *mult;                  /* [threads][4H] */
     size_t kpad;
     bool vec;                     /* AVX2 + FMA gate math */
+    bool cell_vec;                /* ... and the default cell: one fused AVX2 pass (qrnn_act.h) */
 } lstm_run;
 
 /* y = scale-multiplied product of the dynamically quantized rows a[m x k] with packed b. */
@@ -243,13 +246,47 @@ static octet_status qgemm_dyn(const float *a, int m, int kdim, const ot_qgemm_pa
     return ot_qgemm(pb, m, qbuf, kdim > 0 ? kdim : 1, za, false, &o, threads);
 }
 
+/* The gates of units [h0, h0 + n) of one batch row, in place in its gate row gb (i, o, f, c blocks of H):
+ * the cell state cb and the output ob (both at unit h0) are updated. */
+static void lstm_cell(const lstm_run *R, float *gb, float *cb, float *ob, int h0, int n) {
+    const lstm_dir *L = R->L;
+    const lstm_attrs *a = L->a;
+    int H = a->H, act_f = a->act[3 * L->d], act_g = a->act[3 * L->d + 1], act_h = a->act[3 * L->d + 2];
+    float *pi = gb + h0, *po = pi + H, *pf = po + H, *pc = pf + H;
+    const float *peep = L->peep, *bias = L->bias;
+    if (peep)
+        for (int i = 0; i < n; i++) pi[i] += cb[i] * peep[h0 + i];
+    clip_bias(a->clip, bias ? bias + h0 : NULL, pi, n);
+    activate(act_f, pi, n, R->vec);
+    if (a->input_forget) {
+        for (int i = 0; i < n; i++) pf[i] = 1.0f - pi[i];
+    } else {
+        if (peep)
+            for (int i = 0; i < n; i++) pf[i] += cb[i] * peep[2 * H + h0 + i];
+        clip_bias(a->clip, bias ? bias + 2 * H + h0 : NULL, pf, n);
+        activate(act_f, pf, n, R->vec);
+    }
+    clip_bias(a->clip, bias ? bias + 3 * H + h0 : NULL, pc, n);
+    activate(act_g, pc, n, R->vec);
+    for (int i = 0; i < n; i++) {
+        float keep = cb[i] * pf[i], add = pi[i] * pc[i];
+        cb[i] = keep + add;
+    }
+    if (peep)
+        for (int i = 0; i < n; i++) po[i] += cb[i] * peep[H + h0 + i];
+    clip_bias(a->clip, bias ? bias + H + h0 : NULL, po, n);
+    activate(act_f, po, n, R->vec);
+    memcpy(ob, cb, (size_t)n * sizeof(float));
+    activate(act_h, ob, n, R->vec);
+    for (int i = 0; i < n; i++) ob[i] *= po[i];
+}
+
 /* Step t for the hidden units of strips [s0, s1) (all batch rows). Every thread quantizes the whole
  * previous h itself (the same bytes in each), so a step needs one barrier, at its end. */
 static void lstm_step(const lstm_run *R, int t, int tid, int s0, int s1) {
     const lstm_dir *L = R->L;
     const lstm_attrs *a = L->a;
-    int H = a->H, H4 = 4 * H, B = L->batch, act_f = a->act[3 * L->d], act_g = a->act[3 * L->d + 1],
-        act_h = a->act[3 * L->d + 2];
+    int H = a->H, H4 = 4 * H, B = L->batch;
     int h0 = s0 * OT_QGEMV_NB, h1 = s1 * OT_QGEMV_NB < H ? s1 * OT_QGEMV_NB : H, n = h1 - h0;
     if (n <= 0) return;
     const float *prev = t == 0 ? R->h : L->y_out ? L->ybuf + (size_t)(t - 1) * B * H : R->hb[(t - 1) & 1];
@@ -281,33 +318,11 @@ static void lstm_step(const lstm_run *R, int t, int tid, int s0, int s1) {
         int32_t corr = ot_qgemv_prep_a(L->pr[0], q + (size_t)b * H, za, a16);
         for (int gi = 0; gi < 4; gi++)
             ot_qgemv_f32_acc(L->pr[gi], a16, corr, L->rs_col ? mult + gi * H : mult, L->rs_col, gb + gi * H, s0, s1);
-        float *pi = gb + h0, *po = pi + H, *pf = po + H, *pc = pf + H, *cb = R->c + (size_t)b * H + h0;
-        const float *peep = L->peep, *bias = L->bias;
-        if (peep)
-            for (int i = 0; i < n; i++) pi[i] += cb[i] * peep[h0 + i];
-        clip_bias(a->clip, bias ? bias + h0 : NULL, pi, n);
-        activate(act_f, pi, n, R->vec);
-        if (a->input_forget) {
-            for (int i = 0; i < n; i++) pf[i] = 1.0f - pi[i];
-        } else {
-            if (peep)
-                for (int i = 0; i < n; i++) pf[i] += cb[i] * peep[2 * H + h0 + i];
-            clip_bias(a->clip, bias ? bias + 2 * H + h0 : NULL, pf, n);
-            activate(act_f, pf, n, R->vec);
-        }
-        clip_bias(a->clip, bias ? bias + 3 * H + h0 : NULL, pc, n);
-        activate(act_g, pc, n, R->vec);
-        for (int i = 0; i < n; i++) {
-            float keep = cb[i] * pf[i], add = pi[i] * pc[i];
-            cb[i] = keep + add;
-        }
-        if (peep)
-            for (int i = 0; i < n; i++) po[i] += cb[i] * peep[H + h0 + i];
-        clip_bias(a->clip, bias ? bias + H + h0 : NULL, po, n);
-        activate(act_f, po, n, R->vec);
-        memcpy(ob, cb, (size_t)n * sizeof(float));
-        activate(act_h, ob, n, R->vec);
-        for (int i = 0; i < n; i++) ob[i] *= po[i];
+        float *cb = R->c + (size_t)b * H + h0;
+        int done = R->cell_vec ? ot_qrnn_lstm_cell_fma_avx2(gb + h0, gb + H + h0, gb + 2 * H + h0, gb + 3 * H + h0,
+                                                            L->bias ? L->bias + h0 : NULL, H, a->clip, cb, ob, n)
+                               : 0;
+        if (done < n) lstm_cell(R, gb, cb + done, ob + done, h0 + done, n - done);
         if (t + 1 == L->lens[b])
             memcpy(L->final_c + (size_t)b * H + h0, cb, (size_t)n * sizeof(float));
     }
@@ -327,6 +342,9 @@ static octet_status lstm_direction(const lstm_dir *L) {
     size_t qn = rows * (size_t)L->in_size > (size_t)B * (size_t)H ? rows * (size_t)L->in_size : (size_t)B * H;
     lstm_run R = {.L = L, .kpad = kpad,
                   .vec = ot_kernels_get()->isa >= OT_ISA_AVX2 && qc_ort_fma()};
+    int d3 = 3 * L->d;
+    R.cell_vec = R.vec && !L->peep && !a->input_forget && a->act[d3] == ACT_SIGMOID && a->act[d3 + 1] == ACT_TANH &&
+                 a->act[d3 + 2] == ACT_TANH;
     R.xw = ot_malloc(rows * H4 * sizeof(float));
     R.mult = ot_malloc((size_t)T * H4 * sizeof(float));
     R.h = ot_malloc((size_t)B * H * sizeof(float));
@@ -457,10 +475,17 @@ octet_status qc_dqlstm_run(ot_kernel *k, const octet_tensor *const *in, int n_in
     if (s == OCTET_OK && yc) s = ot_tensor_alloc(yc, OCTET_FLOAT, 3, (const int64_t[]){D, batch, H});
     size_t dir_bh = (size_t)Bn * H;
     float *fh = ot_calloc(dir_bh * D + 1, sizeof(float)), *fc = ot_calloc(dir_bh * D + 1, sizeof(float));
-    float *ybuf = y ? ot_calloc((size_t)S * dir_bh + 1, sizeof(float)) : NULL;
+    /* one forward direction: the steps write Y itself (same layout), else a step-major buffer per direction */
+    bool y_direct = y && s == OCTET_OK && D == 1 && !a.reverse;
+    float *ybuf = y && !y_direct ? ot_calloc((size_t)S * dir_bh + 1, sizeof(float)) : NULL;
     float *fbias = ot_malloc((size_t)4 * H * sizeof(float));
-    if (s == OCTET_OK && (!fh || !fc || (y && !ybuf) || !fbias)) s = ot_err(OCTET_ERR_NOMEM, "out of memory");
-    if (s == OCTET_OK && y) memset(y->data, 0, ot_tensor_nbytes(y));
+    if (s == OCTET_OK && (!fh || !fc || (y && !y_direct && !ybuf) || !fbias))
+        s = ot_err(OCTET_ERR_NOMEM, "out of memory");
+    /* the steps write Y up to max_len (zeros for finished sequences); the rest is zero */
+    if (s == OCTET_OK && y_direct)
+        memset((float *)y->data + (size_t)max_len * dir_bh, 0, (size_t)(S - max_len) * dir_bh * sizeof(float));
+    else if (s == OCTET_OK && y)
+        memset(y->data, 0, ot_tensor_nbytes(y));
     const lstm_state *st = k->state;
     for (int d = 0; s == OCTET_OK && d < D && max_len > 0; d++) {
         ot_qgemm_packed *lw = NULL;
@@ -484,11 +509,12 @@ octet_status qc_dqlstm_run(ot_kernel *k, const octet_tensor *const *in, int n_in
                           .rs = (const float *)rs->data + (rcol ? (size_t)d * 4 * H : (size_t)d), .rs_col = rcol,
                           .bias = bias ? fbias : NULL, .peep = p ? (const float *)p->data + (size_t)d * 3 * H : NULL,
                           .h0 = h0 ? (const float *)h0->data + d * dir_bh : NULL,
-                          .c0 = c0 ? (const float *)c0->data + d * dir_bh : NULL, .ybuf = ybuf,
+                          .c0 = c0 ? (const float *)c0->data + d * dir_bh : NULL,
+                          .ybuf = y_direct ? (float *)y->data : ybuf,
                           .final_h = fh + d * dir_bh, .final_c = fc + d * dir_bh, .threads = k->threads};
             s = lstm_direction(&L);
             /* Y[t][d] from the step-major buffer, reversed back per sequence for the reverse direction */
-            if (s == OCTET_OK && y) {
+            if (s == OCTET_OK && y && !y_direct) {
                 float *yd = y->data;
                 for (int t = 0; t < S; t++)
                     for (int b = 0; b < Bn; b++) {

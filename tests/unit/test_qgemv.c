@@ -1,7 +1,9 @@
 /* src/kernels/qgemv*.c and qrnn_act_avx2.c: the int8 GEMV of the quantized recurrent ops against a plain
  * int64 reference (exact), the AVX2 variant against the scalar one (bit-identical, also in the float
- * epilogue), odd K/N, int8 and uint8 B with zero points, strip ranges as threads split them; and the AVX2
- * logistic / tanh against qc_logistic / qc_tanh bit for bit (including NaN, infinities, clamp edges). */
+ * epilogues: accumulate, store with a bias or + 0), odd K/N, int8 and uint8 A and B with zero points,
+ * strip ranges as threads split them, the multi-row driver at 1-3 threads; the AVX2 logistic / tanh
+ * against qc_logistic / qc_tanh and the fused LSTM cell against the op's scalar steps, bit for bit
+ * (including NaN, infinities, clamp edges). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -105,6 +107,99 @@ static void test_gemv(void **st) {
     gemv_case(0, 40, true, 0, 0, 255);          /* K = 0: all zero */
 }
 
+/* ot_qgemv_f32 (store with a bias or + 0) and ot_qgemv_rows_f32 (rows, int8/uint8 A, threads) against the
+ * exact int64 product and qgemm's F32 epilogue formula; every variant and thread count bit-identical. */
+static void rows_case(int M, int K, int N, bool a_signed, bool b_signed, bool per_col, bool with_bias) {
+    int lda = K + rint_in(0, 3), ldy = N + rint_in(0, 2);
+    uint8_t *b = malloc((size_t)K * N + 1), *a = malloc((size_t)M * lda + 1);
+    for (int i = 0; i < K * N; i++) b[i] = (uint8_t)rint_in(0, 255);
+    for (int i = 0; i < M * lda; i++) a[i] = (uint8_t)rint_in(0, 255);
+    int32_t zb = b_signed ? rint_in(-128, 127) : rint_in(0, 255), za = a_signed ? rint_in(-128, 127) : rint_in(0, 255);
+    if (rint_in(0, 1)) zb = b_signed ? 0 : 128;
+    float *scale = malloc(sizeof(float) * (size_t)(N + 1)), *bias = malloc(sizeof(float) * (size_t)(N + 1));
+    for (int n = 0; n < N; n++) {
+        scale[n] = 1e-4f * (float)rint_in(-1000, 1000);
+        bias[n] = rint_in(0, 4) ? 0.01f * (float)rint_in(-500, 500) : -0.0f;
+    }
+    float *want = malloc(sizeof(float) * ((size_t)M * ldy + 1));
+    for (int m = 0; m < M; m++)
+        for (int n = 0; n < N; n++) {
+            int64_t acc = 0;
+            for (int k = 0; k < K; k++) {
+                uint8_t av = a[(size_t)m * lda + k], bv = b[(size_t)k * N + n];
+                acc += (int64_t)((a_signed ? (int32_t)(int8_t)av : (int32_t)av) - za) *
+                       ((b_signed ? (int32_t)(int8_t)bv : (int32_t)bv) - zb);
+            }
+            float v = (float)(int32_t)acc * scale[per_col ? n : 0];
+            want[(size_t)m * ldy + n] = v + (with_bias ? bias[n] : 0.0f);
+        }
+    ot_isa isas[2] = {OT_ISA_SCALAR, OT_ISA_AVX2};
+    float *y = malloc(sizeof(float) * ((size_t)M * ldy + 1));
+    for (int vi = 0; vi < (have_avx2() ? 2 : 1); vi++) {
+        ot_qgemv_packed *p = NULL;
+        assert_int_equal(ot_qgemv_pack_isa(&p, b, b_signed, K, N, N, zb, isas[vi]), OCTET_OK);
+        for (int threads = 1; threads <= 3; threads++) {
+            for (int i = 0; i < M * ldy; i++) y[i] = 12345.0f;
+            assert_int_equal(ot_qgemv_rows_f32(p, M, a, a_signed, lda, za, scale, per_col, with_bias ? bias : NULL, y,
+                                               ldy, threads),
+                             OCTET_OK);
+            for (int m = 0; m < M; m++) {
+                for (int n = 0; n < N; n++) {
+                    size_t i = (size_t)m * ldy + n;
+                    if (memcmp(&want[i], &y[i], sizeof(float)) != 0)
+                        fail_msg("%s rows M=%d K=%d N=%d T=%d [%d][%d]: %.9g, want %.9g", ot_isa_name(isas[vi]), M, K,
+                                 N, threads, m, n, y[i], want[i]);
+                }
+                for (int n = N; n < ldy; n++) assert_true(y[(size_t)m * ldy + n] == 12345.0f);   /* untouched */
+            }
+        }
+        /* ot_qgemv_f32 on one row with a split strip range */
+        if (M > 0) {
+            int16_t *a16 = malloc(sizeof(int16_t) * (size_t)(ot_qgemv_kpad(p) + 1));
+            int32_t corr = ot_qgemv_prep_a_q8(p, a, a_signed, za, a16);
+            int split = rint_in(0, p->nstrips);
+            ot_qgemv_f32(p, a16, corr, scale, per_col, with_bias ? bias : NULL, y, 0, split);
+            ot_qgemv_f32(p, a16, corr, scale, per_col, with_bias ? bias : NULL, y, split, p->nstrips);
+            for (int n = 0; n < N; n++)
+                if (memcmp(&want[n], &y[n], sizeof(float)) != 0)
+                    fail_msg("%s f32 K=%d N=%d column %d: %.9g, want %.9g", ot_isa_name(isas[vi]), K, N, n, y[n], want[n]);
+            free(a16);
+        }
+        ot_qgemv_free(p);
+    }
+    free(a), free(b), free(scale), free(bias), free(want), free(y);
+}
+
+static void test_rows(void **st) {
+    (void)st;
+    static const int Ks[] = {1, 2, 3, 31, 64, 255, 1023};
+    static const int Ns[] = {1, 7, 32, 33, 64, 65, 97, 130, 300};
+    for (size_t ki = 0; ki < sizeof Ks / sizeof *Ks; ki++)
+        for (size_t ni = 0; ni < sizeof Ns / sizeof *Ns; ni++)
+            rows_case(rint_in(1, 3), Ks[ki], Ns[ni], rint_in(0, 1), rint_in(0, 1), rint_in(0, 1), rint_in(0, 1));
+    rows_case(1, 1024, 1024, false, true, false, true);   /* big enough to run on several threads */
+    rows_case(2, 700, 517, true, false, true, false);
+    rows_case(3, 0, 40, false, true, true, true);         /* K = 0: the bias (or + 0) alone */
+    rows_case(0, 16, 16, false, true, false, false);      /* M = 0: nothing */
+}
+
+static void test_rows_errors(void **st) {
+    (void)st;
+    int8_t b[4] = {1, 2, 3, 4};
+    uint8_t a[2] = {1, 2};
+    float sc = 1.0f, y[2];
+    ot_qgemv_packed *p = NULL;
+    assert_int_equal(ot_qgemv_pack(&p, b, true, 2, 2, 2, 0), OCTET_OK);
+    assert_int_not_equal(ot_qgemv_rows_f32(p, 1, a, false, 1, 0, &sc, false, NULL, y, 2, 1), OCTET_OK);  /* lda < K */
+    assert_int_not_equal(ot_qgemv_rows_f32(p, 1, a, false, 2, 0, &sc, false, NULL, y, 1, 1), OCTET_OK);  /* ldy < N */
+    assert_int_not_equal(ot_qgemv_rows_f32(p, 1, a, false, 2, 256, &sc, false, NULL, y, 2, 1), OCTET_OK);
+    assert_int_not_equal(ot_qgemv_rows_f32(p, 1, a, true, 2, 128, &sc, false, NULL, y, 2, 1), OCTET_OK);
+    assert_int_not_equal(ot_qgemv_rows_f32(NULL, 1, a, false, 2, 0, &sc, false, NULL, y, 2, 1), OCTET_OK);
+    assert_int_equal(ot_qgemv_rows_f32(p, 1, a, false, 2, 0, &sc, false, NULL, y, 2, 1), OCTET_OK);
+    assert_true(y[0] == 7.0f && y[1] == 10.0f);   /* [1 2] x [[1 2] [3 4]] */
+    ot_qgemv_free(p);
+}
+
 static void test_pack_errors(void **st) {
     (void)st;
     ot_qgemv_packed *p = (ot_qgemv_packed *)1;
@@ -144,11 +239,72 @@ static void test_act(void **st) {
     }
 }
 
+/* The fused AVX2 LSTM cell against the op's scalar steps (qc_logistic / qc_tanh, ORT's clip selects),
+ * bit for bit, with and without a bias, a tight and the default clip, NaN / inf / huge inputs. */
+static void ref_clip_bias(float clip, const float *b, float *x, int n) {
+    for (int i = 0; i < n; i++) {
+        if (b) {
+            float v = x[i] + b[i];
+            v = v < clip ? v : clip;
+            x[i] = -clip < v ? v : -clip;
+        } else {
+            x[i] = x[i] > clip ? clip : x[i] < -clip ? -clip : x[i];
+        }
+    }
+}
+
+static void test_lstm_cell(void **st) {
+    (void)st;
+    if (!have_avx2() || !qc_ort_fma()) skip();
+    enum { H = 83 };
+    static const float special[] = {NAN, INFINITY, -INFINITY, 1e30f, -1e30f, 0.0f, -0.0f, 20.0f, -20.0f, 3.0f};
+    for (int variant = 0; variant < 4; variant++) {
+        bool with_bias = variant & 1;
+        float clip = variant & 2 ? 2.5f : 3.402823466e38f;
+        float g[4 * H], bias[4 * H], c0[H], c1[H], c2[H], h1[H], h2[H];
+        for (int i = 0; i < 4 * H; i++) {
+            g[i] = 0.001f * (float)rint_in(-8000, 8000);
+            bias[i] = 0.001f * (float)rint_in(-2000, 2000);
+        }
+        for (int i = 0; i < H; i++) c0[i] = 0.001f * (float)rint_in(-3000, 3000);
+        for (int i = 0; i < 10; i++) g[rint_in(0, 4 * H - 1)] = special[i], c0[rint_in(0, H - 1)] = special[9 - i];
+        memcpy(c1, c0, sizeof c0);
+        memcpy(c2, c0, sizeof c0);
+        const float *b = with_bias ? bias : NULL;
+        int done = ot_qrnn_lstm_cell_fma_avx2(g, g + H, g + 2 * H, g + 3 * H, b, H, clip, c1, h1, H);
+        assert_int_equal(done, H / 8 * 8);
+        /* the scalar steps, in the op's order (gates i, o, f, c) */
+        float gi[H], go[H], gf[H], gc[H];
+        memcpy(gi, g, sizeof gi), memcpy(go, g + H, sizeof go), memcpy(gf, g + 2 * H, sizeof gf), memcpy(gc, g + 3 * H, sizeof gc);
+        ref_clip_bias(clip, b, gi, H), qc_logistic(gi, H, NULL);
+        ref_clip_bias(clip, b ? b + 2 * H : NULL, gf, H), qc_logistic(gf, H, NULL);
+        ref_clip_bias(clip, b ? b + 3 * H : NULL, gc, H), qc_tanh(gc, H, NULL);
+        for (int i = 0; i < H; i++) {
+            float keep = c2[i] * gf[i], add = gi[i] * gc[i];
+            c2[i] = keep + add;
+        }
+        ref_clip_bias(clip, b ? b + H : NULL, go, H), qc_logistic(go, H, NULL);
+        memcpy(h2, c2, sizeof h2);
+        qc_tanh(h2, H, NULL);
+        for (int i = 0; i < H; i++) h2[i] *= go[i];
+        for (int i = 0; i < done; i++) {
+            bool same_c = memcmp(&c1[i], &c2[i], sizeof(float)) == 0 || (isnan(c1[i]) && isnan(c2[i]));
+            bool same_h = memcmp(&h1[i], &h2[i], sizeof(float)) == 0 || (isnan(h1[i]) && isnan(h2[i]));
+            if (!same_c || !same_h)
+                fail_msg("variant %d unit %d: c %.9g / %.9g, h %.9g / %.9g", variant, i, c1[i], c2[i], h1[i], h2[i]);
+        }
+        for (int i = done; i < H; i++) assert_memory_equal(&c1[i], &c0[i], sizeof(float));   /* tail untouched */
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gemv),
+        cmocka_unit_test(test_rows),
+        cmocka_unit_test(test_rows_errors),
         cmocka_unit_test(test_pack_errors),
         cmocka_unit_test(test_act),
+        cmocka_unit_test(test_lstm_cell),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

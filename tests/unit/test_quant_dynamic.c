@@ -193,6 +193,55 @@ static void test_matmul_forms(void **state) {
 }
 
 /* The int8 weights are what ot_calc_qparams says: symmetric per tensor, scale = max|w| / 127.5. */
+/* DynamicQuantizeMatMul runs one or two rows through the int8 GEMV and more through qgemm: with every
+ * row of x the same (so the dynamic quantization parameters do not change with the row count), each
+ * output row must equal the one-row result bit for bit, at 1 and 2 threads, per-tensor and per-channel
+ * weights, and a product big enough for the GEMV to split its columns among threads. */
+static void test_matmul_row_paths(void **state) {
+    (void)state;
+    static const int64_t shapes[][2] = {{37, 23}, {301, 77}, {700, 401}};
+    for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++)
+        for (int pc = 0; pc < 2; pc++) {
+            int64_t K = shapes[si][0], N = shapes[si][1];
+            octet_tensor *row = NULL;
+            float *want = NULL;
+            uint64_t seed = g_rng;
+            for (int64_t M = 1; M <= 4; M++) {
+                g_rng = seed;   /* the same weights for every row count */
+                octet_model *m = matmul_model(M, K, N);
+                ot_dynamic_config cfg = cfg_with(true, pc == 1, OCTET_INT8, true);
+                assert_int_equal(ot_quantize_dynamic(m, &cfg, NULL), OCTET_OK);
+                assert_int_equal(count_ops(m->graph, "DynamicQuantizeMatMul"), 1);
+                int64_t xd[2] = {M, K};
+                if (!row) row = ftensor(2, (int64_t[]){1, K}, -3.0f, 2.0f);
+                octet_tensor *x = ot_tensor_new(OCTET_FLOAT, 2, xd);
+                for (int64_t r = 0; r < M; r++) memcpy((float *)x->data + r * K, row->data, (size_t)K * sizeof(float));
+                for (int threads = 1; threads <= 2; threads++) {
+                    octet_session *s = NULL;
+                    octet_session_options o = {threads, 0, 0};
+                    if (octet_session_create(&s, m, &o) != OCTET_OK) fail_msg("session: %s", octet_last_error());
+                    octet_tensor *y = NULL;
+                    if (octet_session_run(s, NULL, &x, 1, &y, 1) != OCTET_OK) fail_msg("run: %s", octet_last_error());
+                    octet_session_free(s);
+                    if (!want) {
+                        want = malloc((size_t)N * sizeof(float));
+                        memcpy(want, y->data, (size_t)N * sizeof(float));
+                    }
+                    for (int64_t r = 0; r < M; r++)
+                        if (memcmp((const float *)y->data + r * N, want, (size_t)N * sizeof(float)) != 0)
+                            fail_msg("K=%lld N=%lld per_channel=%d M=%lld threads=%d: row %lld differs from the "
+                                     "one-row result", (long long)K, (long long)N, pc, (long long)M, threads,
+                                     (long long)r);
+                    octet_tensor_free(y);
+                }
+                octet_tensor_free(x);
+                octet_model_free(m);
+            }
+            octet_tensor_free(row);
+            free(want);
+        }
+}
+
 static void test_weight_values(void **state) {
     (void)state;
     float w[6] = {-1.0f, 0.5f, 0.25f, 1.275f, 0.0f, -0.01f};
@@ -938,6 +987,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_weight_values),
         cmocka_unit_test(test_matmul_forms),
+        cmocka_unit_test(test_matmul_row_paths),
         cmocka_unit_test(test_gemm),
         cmocka_unit_test(test_gemm_transA_and_excluded),
         cmocka_unit_test(test_shared_and_constant_weights),
