@@ -148,6 +148,45 @@ static octet_status bias_vector(const octet_tensor *c, int N, const int32_t **bi
     return OCTET_OK;
 }
 
+/* Rows of A up to which QGemm and MatMulIntegerToFloat use the int8 GEMV copy of a constant B instead of
+ * qgemm (which reads B as int16 panels: twice the bytes, and one thread for a single row). */
+#define GEMV_MAX_ROWS 2
+
+/* The GEMV copy of B ([K, N], or [N, K] when tb) when its zero point is one number; else none. */
+static void pack_gemv(gemm_state *st, const octet_tensor *b, const octet_tensor *zb, int K, int N, bool tb) {
+    if (K < 1 || N < 1) return;
+    for (int64_t i = 1; zb && i < ot_tensor_numel(zb); i++)
+        if (ot_tensor_get_i64(zb, i) != ot_tensor_get_i64(zb, 0)) return;
+    const uint8_t *src = b->data;
+    uint8_t *tmp = NULL;
+    if (tb) {
+        tmp = ot_malloc((size_t)K * (size_t)N);
+        if (!tmp) return;
+        for (int n = 0; n < N; n++)
+            for (int kk = 0; kk < K; kk++) tmp[(size_t)kk * N + n] = src[(size_t)n * K + kk];
+        src = tmp;
+    }
+    if (ot_qgemv_pack(&st->pv, src, b->dtype == OCTET_INT8, K, N, N, zb ? (int32_t)ot_tensor_get_i64(zb, 0) : 0) !=
+        OCTET_OK) {
+        ot_err_clear();   /* qgemm serves every row count */
+        st->pv = NULL;
+    }
+    free(tmp);
+}
+
+/* acc[M][N] = the int32 products of M (<= GEMV_MAX_ROWS) rows of A with the GEMV copy of B. */
+static octet_status gemv_s32(const ot_qgemv_packed *pv, int M, const void *a, bool a_signed, int lda, int32_t za,
+                             int32_t *acc) {
+    int16_t *a16 = ot_aligned_alloc((size_t)ot_qgemv_kpad(pv) * sizeof *a16);
+    if (!a16) return ot_err(OCTET_ERR_NOMEM, "out of memory");
+    for (int m = 0; m < M; m++) {
+        int32_t corr = ot_qgemv_prep_a_q8(pv, (const uint8_t *)a + (size_t)m * lda, a_signed, za, a16);
+        ot_qgemv_s32(pv, a16, corr, acc + (size_t)m * pv->N, 0, pv->nstrips);
+    }
+    ot_aligned_free(a16);
+    return OCTET_OK;
+}
+
 octet_status qc_qgemm_prepare(ot_kernel *k, const octet_tensor *const *consts, int n_in) {
     if (n_in <= G_BS || !consts[G_B] || consts[G_B]->ndim != 2 || !qc_is_q8(consts[G_B]->dtype)) return OCTET_OK;
     if (input_given(k, G_BZ) && !consts[G_BZ]) return OCTET_OK;
@@ -181,6 +220,7 @@ octet_status qc_qgemm_prepare(ot_kernel *k, const octet_tensor *const *consts, i
         free(st);
         return OCTET_OK;
     }
+    pack_gemv(st, b, zb, (int)K, (int)N, tb);
     st->b_data = b->data;
     st->b_dtype = b->dtype;
     st->zb_data = zb ? zb->data : NULL;
@@ -259,21 +299,36 @@ octet_status qc_qgemm_run(ot_kernel *k, const octet_tensor *const *in, int n_in,
         }
     }
     int lda = s.K > 0 ? s.K : 1;
-    if (st_ == OCTET_OK && s.c_kind != 2) {
+    /* one or two rows (batch 1) against a prepared B: the int8 GEMV gives the int32 sums, then C and the
+     * same epilogue as below */
+    bool gemv = st_ == OCTET_OK && st && pb == st->pb && st->pv && s.M <= GEMV_MAX_ROWS;
+    if (gemv) {
+        acc = ot_malloc((size_t)s.M * (size_t)s.N * sizeof *acc);
+        st_ = acc ? gemv_s32(st->pv, s.M, adata, a->dtype == OCTET_INT8, lda, za, acc)
+                  : ot_err(OCTET_ERR_NOMEM, "out of memory");
+        for (int m = 0; st_ == OCTET_OK && bias && m < s.M; m++)
+            for (int n = 0; n < s.N; n++) {
+                size_t i = (size_t)m * s.N + n;
+                acc[i] = (int32_t)((uint32_t)acc[i] + (uint32_t)bias[n]);
+            }
+    }
+    if (st_ == OCTET_OK && s.c_kind != 2 && !gemv) {
         ot_qgemm_out o = {.type = !ysc ? OT_QGEMM_OUT_F32 : yt == OCTET_INT8 ? OT_QGEMM_OUT_S8 : OT_QGEMM_OUT_U8,
                           .c = out[0]->data, .ldc = s.N, .scale = scale, .scale_per_col = nsc > 1,
                           .zp = yz, .lo = qc_qmin(yt), .hi = qc_qmax(yt)};
         st_ = ot_qgemm(pb, s.M, adata, lda, za, a->dtype == OCTET_INT8, &o, k->threads);
     } else if (st_ == OCTET_OK) {
-        /* C of [M, 1] or [M, N]: int32 result, add C, then the epilogue */
-        acc = ot_malloc((size_t)s.M * (size_t)s.N * sizeof *acc);
-        if (!acc) st_ = ot_err(OCTET_ERR_NOMEM, "out of memory");
-        ot_qgemm_out o = {.type = OT_QGEMM_OUT_S32, .c = acc, .ldc = s.N};
-        if (st_ == OCTET_OK) st_ = ot_qgemm(pb, s.M, adata, lda, za, a->dtype == OCTET_INT8, &o, k->threads);
+        /* C of [M, 1] or [M, N] (or the GEMV's sums): int32 result, add C, then the epilogue */
+        if (!gemv) {
+            acc = ot_malloc((size_t)s.M * (size_t)s.N * sizeof *acc);
+            if (!acc) st_ = ot_err(OCTET_ERR_NOMEM, "out of memory");
+            ot_qgemm_out o = {.type = OT_QGEMM_OUT_S32, .c = acc, .ldc = s.N};
+            if (st_ == OCTET_OK) st_ = ot_qgemm(pb, s.M, adata, lda, za, a->dtype == OCTET_INT8, &o, k->threads);
+        }
         if (st_ == OCTET_OK) {
-            const int32_t *cd = c->data;
-            bool col1 = c->dims[1] == 1;
-            for (int m = 0; m < s.M; m++)
+            const int32_t *cd = s.c_kind == 2 ? c->data : NULL;
+            bool col1 = cd && c->dims[1] == 1;
+            for (int m = 0; cd && m < s.M; m++)
                 for (int n = 0; n < s.N; n++) {
                     size_t i = (size_t)m * s.N + n;
                     acc[i] = (int32_t)((uint32_t)acc[i] + (uint32_t)cd[col1 ? (size_t)m : i]);
@@ -380,10 +435,6 @@ static octet_status scale_output(const ot_kernel *k, const octet_tensor *scale, 
     return OCTET_OK;
 }
 
-/* Rows of A up to which a constant B goes through the GEMV instead of qgemm (which packs A and reads
- * B as int16: twice the bytes, and one thread for a single row). */
-#define MM_GEMV_MAX_ROWS 2
-
 /* y = (float)(sum (a - za)(b - zb)) * (a_scale * b_scale[n]) + bias[n] over the matmul batches; a_bcast
  * (a non-scalar a_scale) and an unsupported b_scale layout multiply the result afterwards, as ORT. */
 static octet_status mm_to_float(ot_kernel *k, const void *a, bool a_signed, const int64_t *ad, int an, int32_t za,
@@ -414,7 +465,7 @@ static octet_status mm_to_float(ot_kernel *k, const void *a, bool a_signed, cons
     int abn = an > 2 ? an - 2 : 0, bbn = b->ndim > 2 ? b->ndim - 2 : 0;
     size_t a_mat = (size_t)s.M * (size_t)s.K, b_mat = (size_t)s.K * (size_t)s.N, y_mat = (size_t)s.M * (size_t)s.N;
     int rows = (int)(s.M * s.nbatch);
-    if (s.b_2d && rows <= MM_GEMV_MAX_ROWS && state_matches(st, b, bz, NULL) && st->pv) {
+    if (s.b_2d && rows <= GEMV_MAX_ROWS && state_matches(st, b, bz, NULL) && st->pv) {
         /* a row or two (batch 1): the int8 GEMV streams B once as bytes, split among the threads */
         r = ot_qgemv_rows_f32(st->pv, rows, a, a_signed, lda, za, scale, sk > 0, bias ? bias->data : NULL, y->data,
                               N, k->threads);
@@ -478,15 +529,7 @@ static octet_status mm_prepare(ot_kernel *k, const octet_tensor *const *consts, 
         free(st);
         return OCTET_OK;
     }
-    /* the GEMV copy needs one zero point for all columns */
-    bool zb_uniform = true;
-    for (int64_t i = 1; zb && i < ot_tensor_numel(zb); i++)
-        if (ot_tensor_get_i64(zb, i) != ot_tensor_get_i64(zb, 0)) zb_uniform = false;
-    if (zb_uniform && ot_qgemv_pack(&st->pv, b->data, b->dtype == OCTET_INT8, (int)b->dims[0], N, N > 0 ? N : 1,
-                                    zb ? (int32_t)ot_tensor_get_i64(zb, 0) : 0) != OCTET_OK) {
-        ot_err_clear();   /* qgemm serves every row count */
-        st->pv = NULL;
-    }
+    pack_gemv(st, b, zb, (int)b->dims[0], N, false);
     st->b_data = b->data;
     st->b_dtype = b->dtype;
     st->zb_data = zb ? zb->data : NULL;
