@@ -634,16 +634,25 @@ static int tile_rows(int rows, int ow, int64_t kdim) {
     return (int)tr;
 }
 
+/* The attributes prepare() parsed into the state, or (no state) parsed now into *local. */
+static octet_status run_attrs(const ot_kernel *k, bool transposed, conv_attrs *local, const conv_attrs **a) {
+    const conv_state *st = k->state;
+    if (st) {
+        *a = &st->a;
+        return OCTET_OK;
+    }
+    OT_TRY(parse_attrs(k, transposed, local));
+    *a = local;
+    return OCTET_OK;
+}
+
 static octet_status conv_run(ot_kernel *k, const octet_tensor *const *in, int n_in, octet_tensor **out, int n_out) {
     bool fused = !ot_domain_is_onnx(k->node->domain);
     OT_TRY(ot_check_inputs(k, in, n_in, 2, fused ? 4 : 3));
     conv_attrs local;
     const conv_state *st = k->state;
-    const conv_attrs *a = st ? &st->a : NULL;
-    if (!a) {
-        OT_TRY(parse_attrs(k, false, &local));
-        a = &local;
-    }
+    const conv_attrs *a;
+    OT_TRY(run_attrs(k, false, &local, &a));
     if (!out[0]) return OCTET_OK;
     const octet_tensor *x = in[0], *w = in[1], *b = n_in > 2 ? in[2] : NULL, *z = n_in > 3 ? in[3] : NULL;
     conv_shape s;
@@ -709,11 +718,8 @@ static octet_status nchwc_run(ot_kernel *k, const octet_tensor *const *in, int n
     OT_TRY(ot_check_inputs(k, in, n_in, 2, 4 + OT_EW_MAX_CONST));
     conv_attrs local;
     const conv_state *st = k->state;
-    const conv_attrs *a = st ? &st->a : NULL;
-    if (!a) {
-        OT_TRY(parse_attrs(k, false, &local));
-        a = &local;
-    }
+    const conv_attrs *a;
+    OT_TRY(run_attrs(k, false, &local, &a));
     if (!out[0]) return OCTET_OK;
     const octet_tensor *x = in[0], *w = in[1], *b = n_in > 2 ? in[2] : NULL, *z = n_in > 3 ? in[3] : NULL;
     OT_TRY(check_f32(k, x, 0));
@@ -806,12 +812,8 @@ static octet_status nchwc_run(ot_kernel *k, const octet_tensor *const *in, int n
 static octet_status convt_run(ot_kernel *k, const octet_tensor *const *in, int n_in, octet_tensor **out, int n_out) {
     OT_TRY(ot_check_inputs(k, in, n_in, 2, 3));
     conv_attrs local;
-    const conv_state *st = k->state;
-    const conv_attrs *a = st ? &st->a : NULL;
-    if (!a) {
-        OT_TRY(parse_attrs(k, true, &local));
-        a = &local;
-    }
+    const conv_attrs *a;
+    OT_TRY(run_attrs(k, true, &local, &a));
     if (!out[0]) return OCTET_OK;
     const octet_tensor *x = in[0], *w = in[1], *b = n_in > 2 ? in[2] : NULL;
     conv_shape s;

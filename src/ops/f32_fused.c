@@ -81,6 +81,22 @@ octet_status ot_ewprog_parse(const ot_kernel *k, const octet_tensor *const *in, 
 
 /* ---- reorders ---- */
 
+/* NCHW -> NCHW8c (to_blocked) or back, one (image, channel block) per work item. */
+static void reorder_blocks(const ot_kernel *k, const float *x, float *y, int64_t N, int C, size_t hw,
+                           bool to_blocked) {
+    const int nb = ot_nchwc_blocks(C);
+    const int64_t items = N * nb;
+    const int threads = pool_threads(k, (double)items * hw * CB, items);
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(dynamic, 1)
+    for (int64_t it = 0; it < items; it++) {
+        const int64_t n = it / nb;
+        const int b = (int)(it % nb), nc = C - b * CB < CB ? C - b * CB : CB;
+        const size_t planar = ((size_t)n * C + (size_t)b * CB) * hw, blocked = (size_t)it * hw * CB;
+        if (to_blocked) ot_nchwc_reorder_in(x + planar, nc, hw, y + blocked);
+        else ot_nchwc_reorder_out(x + blocked, nc, hw, y + planar);
+    }
+}
+
 static octet_status reorder_in_run(ot_kernel *k, const octet_tensor *const *in, int n_in, octet_tensor **out,
                                    int n_out) {
     OT_TRY(ot_check_inputs(k, in, n_in, 1, 1));
@@ -92,17 +108,7 @@ static octet_status reorder_in_run(ot_kernel *k, const octet_tensor *const *in, 
     const int C = (int)x->dims[1], nb = ot_nchwc_blocks(C);
     int64_t d[5] = {x->dims[0], nb, x->dims[2], x->dims[3], CB};
     OT_TRY(ot_tensor_alloc(out[0], OCTET_FLOAT, 5, d));
-    const size_t hw = (size_t)x->dims[2] * (size_t)x->dims[3];
-    const int64_t items = x->dims[0] * nb;
-    const float *xp = x->data;
-    float *yp = out[0]->data;
-    const int threads = pool_threads(k, (double)items * hw * CB, items);
-#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(dynamic, 1)
-    for (int64_t it = 0; it < items; it++) {
-        const int64_t n = it / nb;
-        const int b = (int)(it % nb), nc = C - b * CB < CB ? C - b * CB : CB;
-        ot_nchwc_reorder_in(xp + ((size_t)n * C + (size_t)b * CB) * hw, nc, hw, yp + (size_t)it * hw * CB);
-    }
+    reorder_blocks(k, x->data, out[0]->data, x->dims[0], C, (size_t)x->dims[2] * (size_t)x->dims[3], true);
     return OCTET_OK;
 }
 
@@ -119,17 +125,7 @@ static octet_status reorder_out_run(ot_kernel *k, const octet_tensor *const *in,
     if (!out[0]) return OCTET_OK;
     int64_t d[4] = {x->dims[0], C, x->dims[2], x->dims[3]};
     OT_TRY(ot_tensor_alloc(out[0], OCTET_FLOAT, 4, d));
-    const size_t hw = (size_t)x->dims[2] * (size_t)x->dims[3];
-    const int64_t items = x->dims[0] * nb;
-    const float *xp = x->data;
-    float *yp = out[0]->data;
-    const int threads = pool_threads(k, (double)items * hw * CB, items);
-#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(dynamic, 1)
-    for (int64_t it = 0; it < items; it++) {
-        const int64_t n = it / nb;
-        const int b = (int)(it % nb), nc = (int)(C - b * CB < CB ? C - b * CB : CB);
-        ot_nchwc_reorder_out(xp + (size_t)it * hw * CB, nc, hw, yp + ((size_t)n * C + (size_t)b * CB) * hw);
-    }
+    reorder_blocks(k, x->data, out[0]->data, x->dims[0], (int)C, (size_t)x->dims[2] * (size_t)x->dims[3], false);
     return OCTET_OK;
 }
 
