@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # octet fp32 vs ONNX Runtime fp32 on the shared models, same inputs, interleaved in one run.
-# Usage: bench/compare_fp32.sh [BUILD_DIR] [ROUNDS] [RUNS]   (needs ../shared and tests/ort installed)
+# Usage: bench/compare_fp32.sh [BUILD_DIR] [ROUNDS] [RUNS] [MODEL_REGEX]   (needs ../shared and tests/ort)
 # Each round runs octet then ORT for every row; the table gives the median over rounds of each
 # tool's median latency, and the ratio octet / ORT (below 1 = octet faster).
 set -euo pipefail
@@ -9,6 +9,7 @@ root=$(cd "$here/.." && pwd)
 build=${1:-$root/build}
 rounds=${2:-5}
 runs=${3:-20}
+only=${4:-.}  # e.g. resnet18: only the rows whose model name matches
 shared=${OCTET_SHARED:-$root/../shared}
 octet=$build/octet
 models=$shared/models
@@ -37,6 +38,7 @@ echo "| model | input | threads | octet fp32 ms | ORT fp32 ms | octet/ORT |"
 echo "|---|---|---|---|---|---|"
 for row in "${rows[@]}"; do
   read -r m k label <<<"$row"
+  [[ $m =~ $only ]] || continue
   args=$(inputs_for "$m" "$k")
   for t in 1 2; do
     o=(); r=()

@@ -289,8 +289,13 @@ static inline __attribute__((always_inline)) void row_out(ekind k, const epi_c *
 #define KACC6_1 KACC5_1, [c50] "+x"(c[10])
 #define KACC6_2 KACC5_2, [c50] "+x"(c[10]), [c51] "+x"(c[11])
 /* c[2 i + j]: row i, ymm j (j < W). */
-#define KERNEL(R, W)                                                                                            \
-    static inline __attribute__((always_inline)) void kernel_##R##x##W(const int16_t *a, size_t lda,          \
+/* The first tile of each strip of a large B is the one that reads the strip from memory (the other
+ * tiles find it in L2): it prefetches far enough ahead to cover the memory latency. */
+#define KPF_FAR "prefetcht0 8192(%[b])\n\t"
+#define KERNEL(R, W) KERNEL_AS(R, W, R##x##W, KPF##R)
+#define KERNEL_FAR(R, W) KERNEL_AS(R, W, R##x##W##_far, KPF_FAR)
+#define KERNEL_AS(R, W, NAME, PF)                                                                               \
+    static inline __attribute__((always_inline)) void kernel_##NAME(const int16_t *a, size_t lda,             \
                                                                         const int16_t *b, int kp, __m256i c[12]) { \
         size_t l = lda * sizeof(int16_t);                                                                       \
         long n = kp;                                                                                            \
@@ -299,7 +304,7 @@ static inline __attribute__((always_inline)) void row_out(ekind k, const epi_c *
                     "add %[l], %%r11\n\t"                                                                       \
                     "mov %[n], %%rcx\n\t"                                                                       \
                     ".p2align 5\n\t"                                                                              \
-                    "1:\n\t" KPF##R KSTEP(R, W, 0, 0)                                                           \
+                    "1:\n\t" PF KSTEP(R, W, 0, 0)                                                               \
                     "add $64, %[b]\n\t"                                                                         \
                     "add $4, %[a]\n\t"                                                                          \
                     "add $4, %%r11\n\t"                                                                         \
@@ -311,19 +316,23 @@ static inline __attribute__((always_inline)) void row_out(ekind k, const epi_c *
     }
 KERNEL(1, 1) KERNEL(2, 1) KERNEL(3, 1) KERNEL(4, 1) KERNEL(5, 1) KERNEL(6, 1)
 KERNEL(1, 2) KERNEL(2, 2) KERNEL(3, 2) KERNEL(4, 2) KERNEL(5, 2) KERNEL(6, 2)
+KERNEL_FAR(1, 1) KERNEL_FAR(2, 1) KERNEL_FAR(3, 1) KERNEL_FAR(4, 1) KERNEL_FAR(5, 1) KERNEL_FAR(6, 1)
+KERNEL_FAR(1, 2) KERNEL_FAR(2, 2) KERNEL_FAR(3, 2) KERNEL_FAR(4, 2) KERNEL_FAR(5, 2) KERNEL_FAR(6, 2)
 
 /* One tile: R <= 6 rows (R and k are constants after inlining) x 16 columns (8 when half) from n,
  * over kp pairs of k. c[] is indexed by constants only, so it lives in registers. */
 static inline __attribute__((always_inline)) void tile(const ot_qgemm_run *r, const epi_c *e, const int16_t *a,
                                                        size_t lda, const int16_t *b, int kp, int m, int n, int nv,
-                                                       int R, ekind k, bool full, bool half) {
+                                                       int R, ekind k, bool full, bool half, bool far) {
     __m256i c[12];
     const int32_t *cc = r->colcorr + n;
     __m256i lo = _mm256_loadu_si256((const __m256i *)cc), hi = _mm256_loadu_si256((const __m256i *)(cc + 8));
     for (int i = 0; i < 6; i++) c[2 * i] = lo, c[2 * i + 1] = hi;
 #define K(RR)                                                 \
     case RR:                                                  \
-        if (half) kernel_##RR##x1(a, lda, b, kp, c);          \
+        if (far && half) kernel_##RR##x1_far(a, lda, b, kp, c); \
+        else if (far) kernel_##RR##x2_far(a, lda, b, kp, c);  \
+        else if (half) kernel_##RR##x1(a, lda, b, kp, c);     \
         else kernel_##RR##x2(a, lda, b, kp, c);               \
         break;
     switch (R) { K(1) K(2) K(3) K(4) K(5) K(6) }
@@ -347,19 +356,20 @@ static inline __attribute__((always_inline)) void tile(const ot_qgemm_run *r, co
 /* Full tiles (6 rows, 16 columns) get their own instance; the rest one per row count and width. */
 static inline __attribute__((always_inline)) void tile_k(const ot_qgemm_run *r, const epi_c *e, const int16_t *a,
                                                          size_t lda, const int16_t *b, int kp, int m, int n, int nv,
-                                                         int R, ekind k) {
+                                                         int R, ekind k, bool far) {
     if (R == MR && nv == NR) {
-        tile(r, e, a, lda, b, kp, m, n, nv, MR, k, true, false);
+        if (far) tile(r, e, a, lda, b, kp, m, n, nv, MR, k, true, false, true);
+        else tile(r, e, a, lda, b, kp, m, n, nv, MR, k, true, false, false);
         return;
     }
 #define CASE(h)                                                                  \
     switch (R) {                                                                 \
-    case 1: tile(r, e, a, lda, b, kp, m, n, nv, 1, k, false, h); break;          \
-    case 2: tile(r, e, a, lda, b, kp, m, n, nv, 2, k, false, h); break;          \
-    case 3: tile(r, e, a, lda, b, kp, m, n, nv, 3, k, false, h); break;          \
-    case 4: tile(r, e, a, lda, b, kp, m, n, nv, 4, k, false, h); break;          \
-    case 5: tile(r, e, a, lda, b, kp, m, n, nv, 5, k, false, h); break;          \
-    default: tile(r, e, a, lda, b, kp, m, n, nv, 6, k, false, h); break;         \
+    case 1: tile(r, e, a, lda, b, kp, m, n, nv, 1, k, false, h, far); break;     \
+    case 2: tile(r, e, a, lda, b, kp, m, n, nv, 2, k, false, h, far); break;     \
+    case 3: tile(r, e, a, lda, b, kp, m, n, nv, 3, k, false, h, far); break;     \
+    case 4: tile(r, e, a, lda, b, kp, m, n, nv, 4, k, false, h, far); break;     \
+    case 5: tile(r, e, a, lda, b, kp, m, n, nv, 5, k, false, h, far); break;     \
+    default: tile(r, e, a, lda, b, kp, m, n, nv, 6, k, false, h, far); break;    \
     }
     if (nv <= 8) CASE(true) else CASE(false)
 #undef CASE
@@ -384,7 +394,7 @@ static inline __attribute__((always_inline)) void run_small(const ot_qgemm_packe
             for (int n = n0; n < n1; n += NR) {
                 const int16_t *bs = bdata + (size_t)(n / NR) * (size_t)kp * 2 * NR;
                 int nv = n1 - n < NR ? n1 - n : NR;
-                tile_k(r, e, ap, (size_t)kpad, bs, kp, m, n, nv, R, k);
+                tile_k(r, e, ap, (size_t)kpad, bs, kp, m, n, nv, R, k, false);
             }
         }
     }
@@ -401,7 +411,8 @@ static inline __attribute__((always_inline)) void run_large(const ot_qgemm_packe
         const int16_t *bs = bdata + (size_t)(n / NR) * (size_t)kp * 2 * NR;
         int nv = n1 - n < NR ? n1 - n : NR;
         for (int i = 0; i < rows; i += MR)
-            tile_k(r, e, apk + (size_t)i * kpad, (size_t)kpad, bs, kp, m0 + i, n, nv, rows - i < MR ? rows - i : MR, k);
+            tile_k(r, e, apk + (size_t)i * kpad, (size_t)kpad, bs, kp, m0 + i, n, nv, rows - i < MR ? rows - i : MR, k,
+                   i == 0);
     }
 }
 

@@ -81,8 +81,10 @@ static inline __m256i bcast32(const int16_t *p) {
     return _mm256_set1_epi32(v);
 }
 
+/* pf (not NULL): the panel the next call will read, fetched one cache line per step so it arrives
+ * from memory while this one computes (only the first chunk of tiles of a strip reads U from memory). */
 static inline __attribute__((always_inline)) void kernel_rx16(const int16_t *a, size_t lda, const int16_t *b, int kp,
-                                                              int32_t *c, int R) {
+                                                              int32_t *c, int R, const int16_t *pf) {
     __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m256i c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     const int16_t *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda, *a4 = a + 4 * lda,
@@ -90,6 +92,7 @@ static inline __attribute__((always_inline)) void kernel_rx16(const int16_t *a, 
     for (int p = 0; p < kp; p++) {
         __m256i b0 = _mm256_load_si256((const __m256i *)(b + 32 * (size_t)p));
         __m256i b1 = _mm256_load_si256((const __m256i *)(b + 32 * (size_t)p + 16));
+        if (pf) _mm_prefetch((const char *)(pf + 32 * (size_t)p), _MM_HINT_T0);
         __m256i x;
 #define ROW(i)                                                         \
     if (R > i) {                                                       \
@@ -111,12 +114,24 @@ static inline __attribute__((always_inline)) void kernel_rx16(const int16_t *a, 
 
 static void kernel(const int16_t *a, size_t lda, const int16_t *b, int kp, int32_t *c, int rows) {
     switch (rows) {
-    case 1: kernel_rx16(a, lda, b, kp, c, 1); break;
-    case 2: kernel_rx16(a, lda, b, kp, c, 2); break;
-    case 3: kernel_rx16(a, lda, b, kp, c, 3); break;
-    case 4: kernel_rx16(a, lda, b, kp, c, 4); break;
-    case 5: kernel_rx16(a, lda, b, kp, c, 5); break;
-    default: kernel_rx16(a, lda, b, kp, c, 6); break;
+    case 1: kernel_rx16(a, lda, b, kp, c, 1, NULL); break;
+    case 2: kernel_rx16(a, lda, b, kp, c, 2, NULL); break;
+    case 3: kernel_rx16(a, lda, b, kp, c, 3, NULL); break;
+    case 4: kernel_rx16(a, lda, b, kp, c, 4, NULL); break;
+    case 5: kernel_rx16(a, lda, b, kp, c, 5, NULL); break;
+    default: kernel_rx16(a, lda, b, kp, c, 6, NULL); break;
+    }
+}
+
+static void kernel_pf(const int16_t *a, size_t lda, const int16_t *b, int kp, int32_t *c, int rows,
+                      const int16_t *pf) {
+    switch (rows) {
+    case 1: kernel_rx16(a, lda, b, kp, c, 1, pf); break;
+    case 2: kernel_rx16(a, lda, b, kp, c, 2, pf); break;
+    case 3: kernel_rx16(a, lda, b, kp, c, 3, pf); break;
+    case 4: kernel_rx16(a, lda, b, kp, c, 4, pf); break;
+    case 5: kernel_rx16(a, lda, b, kp, c, 5, pf); break;
+    default: kernel_rx16(a, lda, b, kp, c, 6, pf); break;
     }
 }
 
@@ -211,9 +226,14 @@ static void tiles(const ot_qwino *w, const ot_qwino_geom *g, const uint8_t *x, u
         const int16_t *us = u + (size_t)(n0 / NR) * kpad * NR;
         for (int r0 = 0; r0 < nt; r0 += MR) {
             int R = nt - r0 < MR ? nt - r0 : MR;
-            for (int ij = 0; ij < 16; ij++)
-                kernel(v + (size_t)ij * vstride + (size_t)r0 * kpad, (size_t)kpad, us + (size_t)ij * ij_stride, kp,
-                       mbuf + (size_t)ij * mstride, R);
+            for (int ij = 0; ij < 16; ij++) {
+                const int16_t *a = v + (size_t)ij * vstride + (size_t)r0 * kpad, *b = us + (size_t)ij * ij_stride;
+                int32_t *c = mbuf + (size_t)ij * mstride;
+                if (r0 == 0 && (ij < 15 || n0 + NR < m1)) /* next: point ij + 1, or point 0 of the next strip */
+                    kernel_pf(a, (size_t)kpad, b, kp, c, R, ij < 15 ? b + ij_stride : us + (size_t)kpad * NR);
+                else
+                    kernel(a, (size_t)kpad, b, kp, c, R);
+            }
             for (int i = 0; i < R; i++) {
                 int n, oy, ox;
                 ot_qwino_tile_origin(g, t0 + r0 + i, &n, &oy, &ox);
