@@ -63,16 +63,19 @@ bool ot_nchwc_pack(ot_nchwc_w *p, const float *w, const float *bias, int M, int 
     }
     make_groups(p->mb, p->gblock);
     const int K = p->K;
+    p->lane_major = C % CB == 0 && taps > 1;
     for (int j = 0; j < p->ngroups; j++) {
         const int b0 = p->gblock[j], nf = p->gblock[j + 1] - b0;
         float *dst = p->data + (size_t)b0 * K * CB;
-        /* [k][nf][8] */
-        for (int k = 0; k < K; k++)
+        /* [k][nf][8]; ks: k's index in w's own [C][kh][kw] order */
+        for (int k = 0; k < K; k++) {
+            const int ks = p->lane_major ? ((k / CB / taps) * CB + k % CB) * taps + k / CB % taps : k;
             for (int f = 0; f < nf; f++)
                 for (int l = 0; l < CB; l++) {
                     int m = (b0 + f) * CB + l;
-                    dst[((size_t)k * nf + f) * CB + l] = m < M ? w[(size_t)m * K + k] : 0.0f;
+                    dst[((size_t)k * nf + f) * CB + l] = m < M ? w[(size_t)m * K + ks] : 0.0f;
                 }
+        }
     }
     return true;
 }
@@ -114,6 +117,18 @@ void ot_nchwc_tile_scalar(int nf, int P, int nt, const ot_nchwc_tap *taps, const
                 }
                 y[i] = v;
             }
+}
+
+void ot_nchwc_tile8_scalar(int nf, int P, int nt, const ot_nchwc_tap *taps, const float *x, ptrdiff_t o,
+                           ptrdiff_t pstep, const float *w, const float *bias, float *y, size_t ybs, ptrdiff_t ys,
+                           const float *z, bool first, bool last, float lo, float hi) {
+    ot_nchwc_tap one[CB] = {{0, 0}};
+    for (int t = 0; t < nt; t++) {
+        for (int l = 0; l < CB; l++) one[l] = (ot_nchwc_tap){taps[t].xoff + l, taps[t].k + l};
+        ot_nchwc_tile_scalar(nf, P, CB, one, x, o, pstep, w, bias, y, ybs, ys, z, first && t == 0,
+                             last && t == nt - 1, lo, hi);
+    }
+    if (nt == 0) ot_nchwc_tile_scalar(nf, P, 0, one, x, o, pstep, w, bias, y, ybs, ys, z, first, last, lo, hi);
 }
 
 void ot_nchwc_pw_scalar(int nf, int P, int c0, int nc, const float *x, ptrdiff_t plane, const float *w,
@@ -338,6 +353,7 @@ static double list_entries(const ot_nchwc_geom *g) {
 
 typedef struct direct_plan {
     win_classes rows, cols;
+    bool grouped;            /* entries are groups of 8 lanes (ot_nchwc_tile8_*) */
     int nchunks, kch;
     ot_nchwc_tap *taps;      /* every list, back to back */
     size_t *start;           /* per list: first entry */
@@ -372,8 +388,9 @@ static bool plan_make(const ot_nchwc_geom *g, const ot_nchwc_w *w, const in_addr
     dp->nchunks = (w->K + kmax - 1) / kmax;
     if (dp->nchunks < 1) dp->nchunks = 1;
     dp->kch = (w->K + dp->nchunks - 1) / dp->nchunks;  /* chunks of equal size */
-    if (flat && ia->blocked) {
-        /* the pointwise kernel takes whole channel blocks per chunk */
+    dp->grouped = w->lane_major && ia->blocked && !flat;
+    if ((flat && ia->blocked) || dp->grouped) {
+        /* the pointwise kernel takes whole channel blocks per chunk, the grouped one whole groups */
         dp->kch = (dp->kch + CB - 1) / CB * CB;
         dp->nchunks = (w->K + dp->kch - 1) / dp->kch;
     }
@@ -398,18 +415,21 @@ static bool plan_make(const ot_nchwc_geom *g, const ot_nchwc_w *w, const in_addr
             dp->start[li] = n;
             int chunk = 0, len = 0;
             cp[0] = 0;
-            for (int c = 0; c < g->C; c++) {
-                const ptrdiff_t cbase = coff(ia, c);
+            /* in k order (chunks are runs of k): lane_major puts a block's 8 lanes innermost */
+            const int lanes = w->lane_major ? CB : 1, outer = g->C / lanes;
+            for (int co = 0; co < outer; co++)
                 for (int a = dp->rows.lo[r]; a < dp->rows.hi[r]; a++)
-                    for (int b = dp->cols.lo[cc]; b < dp->cols.hi[cc]; b++) {
-                        const int k = (c * g->kh + a) * g->kw + b;
-                        while (k >= (chunk + 1) * dp->kch) cp[++chunk] = len;
-                        dp->taps[n + len].xoff =
-                            (int)(cbase + (ptrdiff_t)a * g->dh * ia->rs + (ptrdiff_t)b * g->dw * ia->ps);
-                        dp->taps[n + len].k = k;
-                        len++;
-                    }
-            }
+                    for (int b = dp->cols.lo[cc]; b < dp->cols.hi[cc]; b++)
+                        for (int l = 0; l < (dp->grouped ? 1 : lanes); l++) {
+                            const int c = co * lanes + l;
+                            const int k = w->lane_major ? ((co * g->kh + a) * g->kw + b) * CB + l
+                                                        : (c * g->kh + a) * g->kw + b;
+                            while (k >= (chunk + 1) * dp->kch) cp[++chunk] = len;
+                            dp->taps[n + len].xoff =
+                                (int)(coff(ia, c) + (ptrdiff_t)a * g->dh * ia->rs + (ptrdiff_t)b * g->dw * ia->ps);
+                            dp->taps[n + len].k = k;
+                            len++;
+                        }
             while (chunk < dp->nchunks) cp[++chunk] = len;
             n += (size_t)len;
         }
@@ -519,13 +539,14 @@ static bool conv_direct(const ot_nchwc_geom *g, const ot_nchwc_w *w, const float
     ia.plane = (size_t)g->H * g->W * (ia.blocked ? CB : 1);
     ia.ps = ia.blocked ? CB : 1;
     ia.rs = (ptrdiff_t)g->W * ia.ps;
-    const ot_nchwc_tile_fn tile = use_avx2() ? ot_nchwc_tile_avx2 : ot_nchwc_tile_scalar;
+    const ot_nchwc_tile_fn tile1 = use_avx2() ? ot_nchwc_tile_avx2 : ot_nchwc_tile_scalar;
     const ot_nchwc_pw_fn pw = use_avx2() ? ot_nchwc_pw_avx2 : ot_nchwc_pw_scalar;
     /* 1x1, stride 1, no padding: the image is one row of OH*OW pixels */
     const bool flat = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0 &&
                       g->OH == g->H && g->OW == g->W;
     direct_plan dp;
     if (!plan_make(g, w, &ia, flat, &dp)) return false;
+    const ot_nchwc_tile_fn tile = !dp.grouped ? tile1 : use_avx2() ? ot_nchwc_tile8_avx2 : ot_nchwc_tile8_scalar;
     /* work items: (band, group); a band is a run of pixels of the flat row, or whole output rows */
     const int64_t npix = (int64_t)g->OH * g->OW;
     int band_rows = 1, band_pix = BAND_PIXELS;

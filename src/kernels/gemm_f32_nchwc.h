@@ -84,11 +84,15 @@ typedef struct ot_nchwc_geom {
 } ot_nchwc_geom;
 
 /* Weights packed for the kernels. Direct: output blocks in groups of nf (3, 2 or 1); group j is
- * [K][nf][8] with K = C*kh*kw in tap order. Depthwise: [C/8 blocks][kh*kw][8]. bias: [mb][8], zero
- * padded (zeros without a bias). */
+ * [K][nf][8] with K = C*kh*kw taps in the order k = (c*kh + a)*kw + b, or, when lane_major (C a
+ * multiple of 8 and more than one tap), k = ((c/8*kh + a)*kw + b)*8 + c%8: the 8 channels of a
+ * block next to each other, so a blocked input's 8 lanes at one kernel position are 8 consecutive
+ * taps (ot_nchwc_tile8_*). Depthwise: [C/8 blocks][kh*kw][8]. bias: [mb][8], zero padded (zeros
+ * without a bias). */
 typedef struct ot_nchwc_w {
     int M, C, kh, kw, mb, K;
     bool depthwise;
+    bool lane_major;
     int ngroups;
     int *gblock;               /* first block of each group, plus mb at the end (direct); group j
                                 * is at data + gblock[j] * K * 8 */
@@ -151,6 +155,17 @@ void ot_nchwc_tile_scalar(int nf, int P, int nt, const ot_nchwc_tap *taps, const
 void ot_nchwc_tile_avx2(int nf, int P, int nt, const ot_nchwc_tap *taps, const float *x, ptrdiff_t o,
                         ptrdiff_t pstep, const float *w, const float *bias, float *y, size_t ybs, ptrdiff_t ys,
                         const float *z, bool first, bool last, float lo, float hi);
+
+/* Grouped direct tile (blocked input, lane_major weights): each entry t stands for the 8 taps of
+ * one kernel position and channel block, lane l reading x[o + p*pstep + taps[t].xoff + l] with
+ * weights w + (taps[t].k + l)*nf*8 -- the same sums in the same order as the 8 taps listed one by
+ * one, without reading a list entry per tap. */
+void ot_nchwc_tile8_scalar(int nf, int P, int nt, const ot_nchwc_tap *taps, const float *x, ptrdiff_t o,
+                           ptrdiff_t pstep, const float *w, const float *bias, float *y, size_t ybs, ptrdiff_t ys,
+                           const float *z, bool first, bool last, float lo, float hi);
+void ot_nchwc_tile8_avx2(int nf, int P, int nt, const ot_nchwc_tap *taps, const float *x, ptrdiff_t o,
+                         ptrdiff_t pstep, const float *w, const float *bias, float *y, size_t ybs, ptrdiff_t ys,
+                         const float *z, bool first, bool last, float lo, float hi);
 
 /* Pointwise tile (1x1, stride 1, blocked input): like the direct tile with the taps being input
  * channels [c0, c0 + nc) (c0 a multiple of 8) of the pixels at x + p*8 (x: block 0, pixel 0 of the

@@ -2,7 +2,9 @@
  * odd sizes (channels not multiples of 8, pads, strides, dilations, kernels wider than the image,
  * enough taps to be summed in several chunks), plain and blocked inputs, Z and clamps, 1 and 2
  * threads. The reference is a naive loop written here that sums in the documented order (bias, then
- * the valid taps by (channel, row, column), fmaf each), so the kernels must match it exactly; the
+ * the valid taps by (channel, row, column), or by (channel block, row, column, lane) when the channels
+ * are whole blocks of 8 and the kernel has more than one tap (lane_major weights), fmaf each), so the
+ * kernels must match it exactly; the
  * AVX2 and scalar kernels must match each other bit for bit. The padding lanes of blocked inputs are
  * filled with NaN: a kernel that reads them fails. */
 #include <float.h>
@@ -40,20 +42,21 @@ static float *falloc(size_t n) {
 /* NCHW reference in the documented order. */
 static void ref_conv(const ot_nchwc_geom *g, bool dw, const float *x, const float *w, const float *b, const float *z,
                      float lo, float hi, float *y) {
-    const int cin = dw ? 1 : g->C;
+    const int cin = dw ? 1 : g->C, taps = g->kh * g->kw;
+    const int lanes = !dw && cin % 8 == 0 && taps > 1 ? 8 : 1;  /* lane_major: lanes innermost */
     for (int m = 0; m < g->M; m++)
         for (int oh = 0; oh < g->OH; oh++)
             for (int ow = 0; ow < g->OW; ow++) {
                 float acc = b ? b[m] : 0.0f;
-                for (int c = 0; c < cin; c++)
-                    for (int a = 0; a < g->kh; a++)
-                        for (int e = 0; e < g->kw; e++) {
-                            int ih = oh * g->sh - g->pt + a * g->dh, iw = ow * g->sw - g->pl + e * g->dw;
-                            if (ih < 0 || ih >= g->H || iw < 0 || iw >= g->W) continue;
-                            int xc = dw ? m : c;
-                            acc = fmaf(x[((size_t)xc * g->H + ih) * g->W + iw],
-                                       w[(((size_t)m * cin + c) * g->kh + a) * g->kw + e], acc);
-                        }
+                for (int k = 0; k < cin * taps; k++) {
+                    const int c = k / lanes / taps * lanes + k % lanes, a = k / lanes % taps / g->kw,
+                              e = k / lanes % g->kw;
+                    const int ih = oh * g->sh - g->pt + a * g->dh, iw = ow * g->sw - g->pl + e * g->dw;
+                    if (ih < 0 || ih >= g->H || iw < 0 || iw >= g->W) continue;
+                    const int xc = dw ? m : c;
+                    acc = fmaf(x[((size_t)xc * g->H + ih) * g->W + iw],
+                               w[(((size_t)m * cin + c) * g->kh + a) * g->kw + e], acc);
+                }
                 size_t i = ((size_t)m * g->OH + oh) * g->OW + ow;
                 if (z) acc += z[i];
                 y[i] = acc < lo ? lo : (acc > hi ? hi : acc);
@@ -161,6 +164,7 @@ static void test_direct_random(void **state) {
     for (int i = 0, done = 0; done < 150 && i < 1000; i++) {
         ot_nchwc_geom g;
         if (!random_geom(&g, false, done % 5 == 4)) continue;
+        if (done % 3 == 1) g.C = 8 * rint_in(1, 6);  /* whole channel blocks: the grouped (tile8) kernels */
         check_case(&g, false, rnd() % 3 == 0, rnd() % 4 != 0, pick_lo(), pick_hi());
         done++;
     }

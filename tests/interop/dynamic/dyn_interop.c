@@ -442,7 +442,13 @@ static int cmd_verify(const char *models, const char *out) {
             /* the first output (logits, speech probability) */
             double d_oo = rel_l2(oct[0], ort[0]), d_of = rel_l2(oct[0], fl[0]), d_rf = rel_l2(ort[0], fl[0]);
             printf("%-42s %3lld %12.3e %12.6f %12.6f\n", dirs[i], (long long)ks[r], d_oo, d_of, d_rf);
-            if (exact && !(d_oo <= fmax(2e-4, 0.1 * d_rf)))
+            /* exact: the integer parts agree bit for bit, but a float op upstream of a dynamic quantization
+             * (small_cnn's float convolutions) sums in each runtime's own order (ORT: im2col GEMM or
+             * NCHWc blocks, octet: NCHWc blocks by channel block, then kernel position, then lane), so an
+             * activation may round to the neighbouring step: one step of one element moves small_cnn's
+             * logits by ~2e-3 of their norm. A real mismatch (scale, zero point, saturation) is the size
+             * of the quantization error itself, which a quarter of it still catches. */
+            if (exact && !(d_oo <= fmax(2e-4, 0.25 * d_rf)))
                 FAILF("%s run %lld: octet and ONNX Runtime disagree (%.3e relative; quantization error %.3e)", dirs[i],
                       (long long)ks[r], d_oo, d_rf);
             /* full-range int8 weights: ORT's AVX2 u8s8 kernel may saturate int16 pair sums; octet is exact,
