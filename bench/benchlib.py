@@ -15,6 +15,14 @@ def median(xs):
     return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
 
 
+def run_rounds(jobs, rounds, results):
+    """Run every (key, fn) job once per round, appending fn() to results[key]; odd rounds go in reverse
+    order, so no tool always runs right after the same other one."""
+    for i in range(rounds):
+        for key, fn in (jobs if i % 2 == 0 else reversed(jobs)):
+            results[key].append(fn())
+
+
 def torch_ms(net, x, runs, warmup=3):
     import torch
     with torch.no_grad():

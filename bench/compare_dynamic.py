@@ -16,7 +16,7 @@ import sys
 import numpy as np
 import torch
 
-from benchlib import median, octet_ms, ort_ms, torch_ms
+from benchlib import run_rounds, median, octet_ms, ort_ms, torch_ms
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -27,8 +27,8 @@ import make_torch_reference as ref  # noqa: E402  (rebuilds the modules from the
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('build', nargs='?', default=os.path.join(ROOT, 'build'))
-    ap.add_argument('--rounds', type=int, default=5)
-    ap.add_argument('--runs', type=int, default=20)
+    ap.add_argument('--rounds', type=int, default=15)  # many short rounds (PERFORMANCE.md)
+    ap.add_argument('--runs', type=int, default=5)
     ap.add_argument('--threads', default='1,2')
     a = ap.parse_args()
     octet = os.path.join(a.build, 'octet')
@@ -53,13 +53,10 @@ def main():
         for t in [int(v) for v in a.threads.split(',')]:
             torch.set_num_threads(t)
             r = {key: [] for key in ('of', 'od', 'rf', 'rd', 'pf', 'pd')}
-            for _ in range(a.rounds):
-                r['of'].append(octet_ms(octet, fp, inp, t, a.runs))
-                r['od'].append(octet_ms(octet, dq, inp, t, a.runs))
-                r['rf'].append(ort_ms(fp, inp, t, a.runs))
-                r['rd'].append(ort_ms(dq, inp, t, a.runs))
-                r['pf'].append(torch_ms(net, x, a.runs))
-                r['pd'].append(torch_ms(qnet, x, a.runs))
+            jobs = [('of', lambda: octet_ms(octet, fp, inp, t, a.runs)), ('od', lambda: octet_ms(octet, dq, inp, t, a.runs)),
+                    ('rf', lambda: ort_ms(fp, inp, t, a.runs)), ('rd', lambda: ort_ms(dq, inp, t, a.runs)),
+                    ('pf', lambda: torch_ms(net, x, a.runs)), ('pd', lambda: torch_ms(qnet, x, a.runs))]
+            run_rounds(jobs, a.rounds, r)
             m = {key: median(v) for key, v in r.items()}
             print(f"| {name} | {label} | {t} | {m['of']:.3f} | {m['od']:.3f} | {m['rf']:.3f} | {m['rd']:.3f} | "
                   f"{m['pf']:.3f} | {m['pd']:.3f} | {m['of'] / m['od']:.2f}x |", flush=True)

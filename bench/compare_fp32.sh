@@ -7,8 +7,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 build=${1:-$root/build}
-rounds=${2:-5}
-runs=${3:-20}
+rounds=${2:-15}  # many short rounds: this host slows down for seconds at a time (see PERFORMANCE.md)
+runs=${3:-5}
 only=${4:-.}  # e.g. resnet18: only the rows whose model name matches
 shared=${OCTET_SHARED:-$root/../shared}
 octet=$build/octet
@@ -44,9 +44,11 @@ for row in "${rows[@]}"; do
     o=(); r=()
     for ((i = 0; i < rounds; i++)); do
       # shellcheck disable=SC2086
-      o+=("$("$octet" bench "$models/$m.onnx" --threads "$t" --runs "$runs" --warmup 3 $args | awk '/^latency/ {print $3}')")
+      ort() { node "$here/ort_bench.mjs" "$models/$m.onnx" --threads "$t" --runs "$runs" --warmup 3 $args | sed -E 's/.*median_ms=([0-9.]+).*/\1/'; }
+      ((i % 2)) && r+=("$(ort)")  # odd rounds: ORT first
       # shellcheck disable=SC2086
-      r+=("$(node "$here/ort_bench.mjs" "$models/$m.onnx" --threads "$t" --runs "$runs" --warmup 3 $args | sed -E 's/.*median_ms=([0-9.]+).*/\1/')")
+      o+=("$("$octet" bench "$models/$m.onnx" --threads "$t" --runs "$runs" --warmup 3 $args | awk '/^latency/ {print $3}')")
+      ((i % 2)) || r+=("$(ort)")
     done
     om=$(printf '%s\n' "${o[@]}" | median); rm_=$(printf '%s\n' "${r[@]}" | median)
     printf '| %s | %s | %d | %.3f | %.3f | %.2f |\n' "$m" "$label" "$t" "$om" "$rm_" "$(awk -v a="$om" -v b="$rm_" 'BEGIN {print a / b}')"

@@ -7,8 +7,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 build=${1:-$root/build}
-rounds=${2:-5}
-runs=${3:-20}
+rounds=${2:-15}  # many short rounds: this host slows down for seconds at a time (see PERFORMANCE.md)
+runs=${3:-5}
 shared=${OCTET_SHARED:-$root/../shared}
 octet=$build/octet
 work=$build/bench_int8
@@ -29,11 +29,17 @@ for m in mobilenet_v2 resnet18; do
     o=(); r=(); f=()
     for ((i = 0; i < rounds; i++)); do
       # shellcheck disable=SC2086
+      ort() { node "$here/ort_bench.mjs" "$1" --threads "$t" --runs "$runs" --warmup 3 $in | sed -E 's/.*median_ms=([0-9.]+).*/\1/'; }
+      if ((i % 2)); then  # odd rounds in reverse order
+        f+=("$(ort "$shared/models/$m.onnx")")
+        r+=("$(ort "$work/${m}_int8.onnx")")
+      fi
+      # shellcheck disable=SC2086
       o+=("$("$octet" bench "$work/${m}_int8.onnx" --threads "$t" --runs "$runs" --warmup 3 $in | awk '/^latency/ {print $3}')")
-      # shellcheck disable=SC2086
-      r+=("$(node "$here/ort_bench.mjs" "$work/${m}_int8.onnx" --threads "$t" --runs "$runs" --warmup 3 $in | sed -E 's/.*median_ms=([0-9.]+).*/\1/')")
-      # shellcheck disable=SC2086
-      f+=("$(node "$here/ort_bench.mjs" "$shared/models/$m.onnx" --threads "$t" --runs "$runs" --warmup 3 $in | sed -E 's/.*median_ms=([0-9.]+).*/\1/')")
+      if ! ((i % 2)); then
+        r+=("$(ort "$work/${m}_int8.onnx")")
+        f+=("$(ort "$shared/models/$m.onnx")")
+      fi
     done
     om=$(printf '%s\n' "${o[@]}" | median); rm_=$(printf '%s\n' "${r[@]}" | median); fm=$(printf '%s\n' "${f[@]}" | median)
     printf '| %s | %d | %.3f | %.3f | %.3f | %.2f |\n' "$m" "$t" "$om" "$rm_" "$fm" "$(awk -v a="$om" -v b="$rm_" 'BEGIN {print a / b}')"

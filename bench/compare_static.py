@@ -20,7 +20,7 @@ import subprocess
 import numpy as np
 import torch
 
-from benchlib import median, octet_ms, ort_ms, torch_ms
+from benchlib import run_rounds, median, octet_ms, ort_ms, torch_ms
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -44,8 +44,8 @@ def torch_static(name, calib):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('build', nargs='?', default=os.path.join(ROOT, 'build'))
-    ap.add_argument('--rounds', type=int, default=5)
-    ap.add_argument('--runs', type=int, default=20)
+    ap.add_argument('--rounds', type=int, default=15)  # many short rounds (PERFORMANCE.md)
+    ap.add_argument('--runs', type=int, default=5)
     ap.add_argument('--threads', default='1,2')
     ap.add_argument('--batches', default='1,8')
     ap.add_argument('--models', default='mobilenet_v2,resnet18')
@@ -78,12 +78,10 @@ def main():
             for t in [int(v) for v in a.threads.split(',')]:
                 torch.set_num_threads(t)
                 r = {key: [] for key in ('oq', 'rq', 'pq', 'of', 'rf')}
-                for _ in range(a.rounds):
-                    r['oq'].append(octet_ms(octet, q, inp, t, a.runs))
-                    r['rq'].append(ort_ms(q, inp, t, a.runs))
-                    r['pq'].append(torch_ms(tnet, tx, a.runs))
-                    r['of'].append(octet_ms(octet, fp, inp, t, a.runs))
-                    r['rf'].append(ort_ms(fp, inp, t, a.runs))
+                jobs = [('oq', lambda: octet_ms(octet, q, inp, t, a.runs)), ('rq', lambda: ort_ms(q, inp, t, a.runs)),
+                        ('pq', lambda: torch_ms(tnet, tx, a.runs)), ('of', lambda: octet_ms(octet, fp, inp, t, a.runs)),
+                        ('rf', lambda: ort_ms(fp, inp, t, a.runs))]
+                run_rounds(jobs, a.rounds, r)
                 m = {key: median(v) for key, v in r.items()}
                 best = min(m['rq'], m['pq'])
                 print(f"| {name} | {b} | {t} | {m['oq']:.3f} | {m['rq']:.3f} | {m['pq']:.3f} | {m['of']:.3f} | "

@@ -67,70 +67,14 @@ static inline __attribute__((always_inline)) void acc_store(const __m256 *acc, c
 
 /* PS: the input step between pixels when it is a compile-time constant (blocked input at stride 1
  * or 2), so the broadcasts use fixed displacements instead of an address computation each; 0 = the
- * runtime pstep. */
-static inline __attribute__((always_inline)) void tile_impl(const int NF, const int P, const int PS, int nt,
-                                                            const ot_nchwc_tap *taps, const float *x, ptrdiff_t o,
-                                                            ptrdiff_t pstep, const float *w, const float *bias,
-                                                            float *y, size_t ybs, ptrdiff_t ys, const float *z,
-                                                            bool first, bool last, float lo, float hi) {
-    __m256 acc[OT_NCHWC_TILE_MAX];
-    acc_load(acc, NF, P, first, bias, y, ybs, ys);
-    const float *xo = x + o;
-    for (int t = 0; t < nt; t++) {
-        const float *xt = xo + taps[t].xoff;
-        const float *wt = w + (size_t)taps[t].k * (NF * CB);
-        const __m256 w0 = _mm256_load_ps(wt);
-        const __m256 w1 = NF > 1 ? _mm256_load_ps(wt + CB) : w0;
-        const __m256 w2 = NF > 2 ? _mm256_load_ps(wt + 2 * CB) : w0;
-#pragma GCC unroll 12
-        for (int p = 0; p < P; p++) {
-            const __m256 xv = _mm256_broadcast_ss(xt + p * (PS ? PS : pstep));
-            acc[p * NF] = _mm256_fmadd_ps(xv, w0, acc[p * NF]);
-            if (NF > 1) acc[p * NF + 1] = _mm256_fmadd_ps(xv, w1, acc[p * NF + 1]);
-            if (NF > 2) acc[p * NF + 2] = _mm256_fmadd_ps(xv, w2, acc[p * NF + 2]);
-        }
-    }
-    acc_store(acc, NF, P, last, y, ybs, ys, z, lo, hi);
-}
-
-#define TILE_ARGS                                                                                                \
-    int nt, const ot_nchwc_tap *taps, const float *x, ptrdiff_t o, ptrdiff_t pstep, const float *w, const float *bias, \
-        float *y, size_t ybs, ptrdiff_t ys, const float *z, bool first, bool last, float lo, float hi
-#define TILE_PASS nt, taps, x, o, pstep, w, bias, y, ybs, ys, z, first, last, lo, hi
-#define DEF_TILE(NF, P, PS) \
-    static void tile_##NF##_##P##_##PS(TILE_ARGS) { tile_impl(NF, P, PS, TILE_PASS); }
-#define DEF_TILES(PS)                                                                                              \
-    DEF_TILE(1, 1, PS) DEF_TILE(1, 2, PS) DEF_TILE(1, 3, PS) DEF_TILE(1, 4, PS) DEF_TILE(1, 5, PS)                 \
-    DEF_TILE(1, 6, PS) DEF_TILE(1, 7, PS) DEF_TILE(1, 8, PS) DEF_TILE(1, 9, PS) DEF_TILE(1, 10, PS)                \
-    DEF_TILE(1, 11, PS) DEF_TILE(1, 12, PS) DEF_TILE(2, 1, PS) DEF_TILE(2, 2, PS) DEF_TILE(2, 3, PS)               \
-    DEF_TILE(2, 4, PS) DEF_TILE(2, 5, PS) DEF_TILE(2, 6, PS) DEF_TILE(3, 1, PS) DEF_TILE(3, 2, PS)                 \
-    DEF_TILE(3, 3, PS) DEF_TILE(3, 4, PS)
-DEF_TILES(0)
-DEF_TILES(8)
-DEF_TILES(16)
-
-typedef void (*tile_fn)(TILE_ARGS);
-#define TABLE(PS)                                                                                                  \
-    {{tile_1_1_##PS, tile_1_2_##PS, tile_1_3_##PS, tile_1_4_##PS, tile_1_5_##PS, tile_1_6_##PS, tile_1_7_##PS,     \
-      tile_1_8_##PS, tile_1_9_##PS, tile_1_10_##PS, tile_1_11_##PS, tile_1_12_##PS},                               \
-     {tile_2_1_##PS, tile_2_2_##PS, tile_2_3_##PS, tile_2_4_##PS, tile_2_5_##PS, tile_2_6_##PS},                   \
-     {tile_3_1_##PS, tile_3_2_##PS, tile_3_3_##PS, tile_3_4_##PS}}
-static const tile_fn g_tiles[3][3][OT_NCHWC_TILE_MAX] = {TABLE(0), TABLE(8), TABLE(16)};
-
-void ot_nchwc_tile_avx2(int nf, int P, int nt, const ot_nchwc_tap *taps, const float *x, ptrdiff_t o,
-                        ptrdiff_t pstep, const float *w, const float *bias, float *y, size_t ybs, ptrdiff_t ys,
-                        const float *z, bool first, bool last, float lo, float hi) {
-    const int v = pstep == 8 ? 1 : pstep == 16 ? 2 : 0;
-    g_tiles[v][nf - 1][P - 1](TILE_PASS);
-}
-
-/* Grouped: each entry is 8 taps, lane l at input +l and weights +l*NF*8, so every address in the
- * unrolled lane loop is the entry's base plus a constant. */
-static inline __attribute__((always_inline)) void tile8_impl(const int NF, const int P, const int PS, int nt,
-                                                             const ot_nchwc_tap *taps, const float *x, ptrdiff_t o,
-                                                             ptrdiff_t pstep, const float *w, const float *bias,
-                                                             float *y, size_t ybs, ptrdiff_t ys, const float *z,
-                                                             bool first, bool last, float lo, float hi) {
+ * runtime pstep. L: taps per list entry -- 1, or 8 for the grouped tiles (lane l at input +l and
+ * weights +l*NF*8, every address in the unrolled lane loop the entry's base plus a constant). */
+static inline __attribute__((always_inline)) void tile_impl(const int NF, const int P, const int PS, const int L,
+                                                            int nt, const ot_nchwc_tap *taps, const float *x,
+                                                            ptrdiff_t o, ptrdiff_t pstep, const float *w,
+                                                            const float *bias, float *y, size_t ybs, ptrdiff_t ys,
+                                                            const float *z, bool first, bool last, float lo,
+                                                            float hi) {
     __m256 acc[OT_NCHWC_TILE_MAX];
     acc_load(acc, NF, P, first, bias, y, ybs, ys);
     const float *xo = x + o;
@@ -138,7 +82,7 @@ static inline __attribute__((always_inline)) void tile8_impl(const int NF, const
         const float *xt = xo + taps[t].xoff;
         const float *wt = w + (size_t)taps[t].k * (NF * CB);
 #pragma GCC unroll 8
-        for (int l = 0; l < CB; l++) {
+        for (int l = 0; l < L; l++) {
             const float *wl = wt + l * NF * CB;
             const __m256 w0 = _mm256_load_ps(wl);
             const __m256 w1 = NF > 1 ? _mm256_load_ps(wl + CB) : w0;
@@ -155,29 +99,48 @@ static inline __attribute__((always_inline)) void tile8_impl(const int NF, const
     acc_store(acc, NF, P, last, y, ybs, ys, z, lo, hi);
 }
 
-#define DEF_TILE8(NF, P, PS) \
-    static void tile8_##NF##_##P##_##PS(TILE_ARGS) { tile8_impl(NF, P, PS, TILE_PASS); }
-#define DEF_TILES8(PS)                                                                                             \
-    DEF_TILE8(1, 1, PS) DEF_TILE8(1, 2, PS) DEF_TILE8(1, 3, PS) DEF_TILE8(1, 4, PS) DEF_TILE8(1, 5, PS)            \
-    DEF_TILE8(1, 6, PS) DEF_TILE8(1, 7, PS) DEF_TILE8(1, 8, PS) DEF_TILE8(1, 9, PS) DEF_TILE8(1, 10, PS)           \
-    DEF_TILE8(1, 11, PS) DEF_TILE8(1, 12, PS) DEF_TILE8(2, 1, PS) DEF_TILE8(2, 2, PS) DEF_TILE8(2, 3, PS)          \
-    DEF_TILE8(2, 4, PS) DEF_TILE8(2, 5, PS) DEF_TILE8(2, 6, PS) DEF_TILE8(3, 1, PS) DEF_TILE8(3, 2, PS)            \
-    DEF_TILE8(3, 3, PS) DEF_TILE8(3, 4, PS)
-DEF_TILES8(0)
-DEF_TILES8(8)
-DEF_TILES8(16)
-#define TABLE8(PS)                                                                                                 \
-    {{tile8_1_1_##PS, tile8_1_2_##PS, tile8_1_3_##PS, tile8_1_4_##PS, tile8_1_5_##PS, tile8_1_6_##PS,             \
-      tile8_1_7_##PS, tile8_1_8_##PS, tile8_1_9_##PS, tile8_1_10_##PS, tile8_1_11_##PS, tile8_1_12_##PS},          \
-     {tile8_2_1_##PS, tile8_2_2_##PS, tile8_2_3_##PS, tile8_2_4_##PS, tile8_2_5_##PS, tile8_2_6_##PS},             \
-     {tile8_3_1_##PS, tile8_3_2_##PS, tile8_3_3_##PS, tile8_3_4_##PS}}
-static const tile_fn g_tiles8[3][3][OT_NCHWC_TILE_MAX] = {TABLE8(0), TABLE8(8), TABLE8(16)};
+#define TILE_ARGS                                                                                                \
+    int nt, const ot_nchwc_tap *taps, const float *x, ptrdiff_t o, ptrdiff_t pstep, const float *w, const float *bias, \
+        float *y, size_t ybs, ptrdiff_t ys, const float *z, bool first, bool last, float lo, float hi
+#define TILE_PASS nt, taps, x, o, pstep, w, bias, y, ybs, ys, z, first, last, lo, hi
+#define DEF_TILE(NF, P, PS, L) \
+    static void tile##L##_##NF##_##P##_##PS(TILE_ARGS) { tile_impl(NF, P, PS, L, TILE_PASS); }
+#define DEF_TILES(PS, L)                                                                                           \
+    DEF_TILE(1, 1, PS, L) DEF_TILE(1, 2, PS, L) DEF_TILE(1, 3, PS, L) DEF_TILE(1, 4, PS, L) DEF_TILE(1, 5, PS, L)  \
+    DEF_TILE(1, 6, PS, L) DEF_TILE(1, 7, PS, L) DEF_TILE(1, 8, PS, L) DEF_TILE(1, 9, PS, L)                        \
+    DEF_TILE(1, 10, PS, L) DEF_TILE(1, 11, PS, L) DEF_TILE(1, 12, PS, L) DEF_TILE(2, 1, PS, L)                     \
+    DEF_TILE(2, 2, PS, L) DEF_TILE(2, 3, PS, L) DEF_TILE(2, 4, PS, L) DEF_TILE(2, 5, PS, L) DEF_TILE(2, 6, PS, L)  \
+    DEF_TILE(3, 1, PS, L) DEF_TILE(3, 2, PS, L) DEF_TILE(3, 3, PS, L) DEF_TILE(3, 4, PS, L)
+DEF_TILES(0, 1)
+DEF_TILES(8, 1)
+DEF_TILES(16, 1)
+DEF_TILES(0, 8)
+DEF_TILES(8, 8)
+DEF_TILES(16, 8)
+
+typedef void (*tile_fn)(TILE_ARGS);
+#define TABLE(PS, L)                                                                                               \
+    {{tile##L##_1_1_##PS, tile##L##_1_2_##PS, tile##L##_1_3_##PS, tile##L##_1_4_##PS, tile##L##_1_5_##PS,          \
+      tile##L##_1_6_##PS, tile##L##_1_7_##PS, tile##L##_1_8_##PS, tile##L##_1_9_##PS, tile##L##_1_10_##PS,         \
+      tile##L##_1_11_##PS, tile##L##_1_12_##PS},                                                                   \
+     {tile##L##_2_1_##PS, tile##L##_2_2_##PS, tile##L##_2_3_##PS, tile##L##_2_4_##PS, tile##L##_2_5_##PS,          \
+      tile##L##_2_6_##PS},                                                                                         \
+     {tile##L##_3_1_##PS, tile##L##_3_2_##PS, tile##L##_3_3_##PS, tile##L##_3_4_##PS}}
+static const tile_fn g_tiles[2][3][3][OT_NCHWC_TILE_MAX] = {{TABLE(0, 1), TABLE(8, 1), TABLE(16, 1)},
+                                                            {TABLE(0, 8), TABLE(8, 8), TABLE(16, 8)}};
+
+void ot_nchwc_tile_avx2(int nf, int P, int nt, const ot_nchwc_tap *taps, const float *x, ptrdiff_t o,
+                        ptrdiff_t pstep, const float *w, const float *bias, float *y, size_t ybs, ptrdiff_t ys,
+                        const float *z, bool first, bool last, float lo, float hi) {
+    const int v = pstep == 8 ? 1 : pstep == 16 ? 2 : 0;
+    g_tiles[0][v][nf - 1][P - 1](TILE_PASS);
+}
 
 void ot_nchwc_tile8_avx2(int nf, int P, int nt, const ot_nchwc_tap *taps, const float *x, ptrdiff_t o,
                          ptrdiff_t pstep, const float *w, const float *bias, float *y, size_t ybs, ptrdiff_t ys,
                          const float *z, bool first, bool last, float lo, float hi) {
     const int v = pstep == 8 ? 1 : pstep == 16 ? 2 : 0;
-    g_tiles8[v][nf - 1][P - 1](TILE_PASS);
+    g_tiles[1][v][nf - 1][P - 1](TILE_PASS);
 }
 
 /* ---- pointwise: taps are the input channels, in blocks of 8 (no tap list) ---- */

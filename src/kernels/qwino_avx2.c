@@ -112,27 +112,21 @@ static inline __attribute__((always_inline)) void kernel_rx16(const int16_t *a, 
 #undef OUT
 }
 
-static void kernel(const int16_t *a, size_t lda, const int16_t *b, int kp, int32_t *c, int rows) {
+/* (R and "pf is NULL" are constants in each inlined copy) */
+static void kernel(const int16_t *a, size_t lda, const int16_t *b, int kp, int32_t *c, int rows, const int16_t *pf) {
+#define ROWS(R)                                          \
+    if (pf) kernel_rx16(a, lda, b, kp, c, R, pf);        \
+    else kernel_rx16(a, lda, b, kp, c, R, NULL);         \
+    break;
     switch (rows) {
-    case 1: kernel_rx16(a, lda, b, kp, c, 1, NULL); break;
-    case 2: kernel_rx16(a, lda, b, kp, c, 2, NULL); break;
-    case 3: kernel_rx16(a, lda, b, kp, c, 3, NULL); break;
-    case 4: kernel_rx16(a, lda, b, kp, c, 4, NULL); break;
-    case 5: kernel_rx16(a, lda, b, kp, c, 5, NULL); break;
-    default: kernel_rx16(a, lda, b, kp, c, 6, NULL); break;
+    case 1: ROWS(1)
+    case 2: ROWS(2)
+    case 3: ROWS(3)
+    case 4: ROWS(4)
+    case 5: ROWS(5)
+    default: ROWS(6)
     }
-}
-
-static void kernel_pf(const int16_t *a, size_t lda, const int16_t *b, int kp, int32_t *c, int rows,
-                      const int16_t *pf) {
-    switch (rows) {
-    case 1: kernel_rx16(a, lda, b, kp, c, 1, pf); break;
-    case 2: kernel_rx16(a, lda, b, kp, c, 2, pf); break;
-    case 3: kernel_rx16(a, lda, b, kp, c, 3, pf); break;
-    case 4: kernel_rx16(a, lda, b, kp, c, 4, pf); break;
-    case 5: kernel_rx16(a, lda, b, kp, c, 5, pf); break;
-    default: kernel_rx16(a, lda, b, kp, c, 6, pf); break;
-    }
+#undef ROWS
 }
 
 /* ---- output transform + epilogue: one tile, 16 output channels from n ---- */
@@ -229,10 +223,10 @@ static void tiles(const ot_qwino *w, const ot_qwino_geom *g, const uint8_t *x, u
             for (int ij = 0; ij < 16; ij++) {
                 const int16_t *a = v + (size_t)ij * vstride + (size_t)r0 * kpad, *b = us + (size_t)ij * ij_stride;
                 int32_t *c = mbuf + (size_t)ij * mstride;
-                if (r0 == 0 && (ij < 15 || n0 + NR < m1)) /* next: point ij + 1, or point 0 of the next strip */
-                    kernel_pf(a, (size_t)kpad, b, kp, c, R, ij < 15 ? b + ij_stride : us + (size_t)kpad * NR);
-                else
-                    kernel(a, (size_t)kpad, b, kp, c, R);
+                /* the first chunk fetches the next panel: point ij + 1, or point 0 of the next strip */
+                const int16_t *pf = NULL;
+                if (r0 == 0 && (ij < 15 || n0 + NR < m1)) pf = ij < 15 ? b + ij_stride : us + (size_t)kpad * NR;
+                kernel(a, (size_t)kpad, b, kp, c, R, pf);
             }
             for (int i = 0; i < R; i++) {
                 int n, oy, ox;
