@@ -11,6 +11,8 @@
  *                               x float [N, C, spatial...], scale, zero_point (scalars, uint8/int8) ->
  *                               QuantizeLinear(x) laid out [N, spatial..., C]: a network's quantized input
  *                               going straight into an NHWC chain.
+ *   ai.octet QLinearLookup      an 8-bit tensor through a 256-entry table (ops/octet_lookup.c: the
+ *                               session's form of DequantizeLinear -> HardSwish, Tanh, ... -> QuantizeLinear)
  * Output sizes follow ONNX Runtime's pool attributes (the same rules as octet's MaxPool in pool.c). */
 #include <limits.h>
 #include <stdint.h>
@@ -19,6 +21,7 @@
 
 #include "kernels/qconv.h"
 #include "kernels/quant_vec.h"
+#include "ops/octet_lookup.h"
 #include "ops/op.h"
 #include "util/mem.h"
 
@@ -343,5 +346,6 @@ const ot_op_def ot_ops_octet_int8[] = {
     {"ai.octet", "NchwToNhwc", NULL, to_nhwc_run, NULL},
     {"ai.octet", "NhwcToNchw", NULL, to_nchw_run, NULL},
     {"ai.octet", "QuantizeLinearToNhwc", NULL, quantize_nhwc_run, NULL},
+    {"ai.octet", "QLinearLookup", ot_qlookup_prepare, ot_qlookup_run, ot_qlookup_release},
     {NULL, NULL, NULL, NULL, NULL},
 };

@@ -96,11 +96,11 @@ SINT_TYPES(GEN_SINT)
     UN_LOOP(clip_##S, T, T, CLAMP((uint64_t)x, c->ulo, c->uhi))
 UINT_TYPES(GEN_UINT)
 
-/* ---- AVX2 versions of the hot transcendental functions, through glibc's libmvec ----
+/* ---- AVX2 versions of the hot functions: the transcendental ones through glibc's libmvec ----
  * _ZGVdN8v_expf / tanhf / erff are libmvec's 8-wide AVX2 variants (within ~3 ulp, so ~3e-7
  * relative); a ragged tail goes through the same vector call on a padded copy, so an element's value
- * never depends on where a thread's range starts. Used when the kernel table is AVX2 or better
- * (OCTET_ISA=scalar forces the libm loops above). */
+ * never depends on where a thread's range starts. HardSigmoid and HardSwish are bit-identical to the
+ * scalar loops. Used when the kernel table is AVX2 or better (OCTET_ISA=scalar forces the loops above). */
 #if defined(__x86_64__) && defined(__GLIBC__)
 /* AVX2 loops: src/ops/unary_avx2.c (compiled with -mavx2 -mfma) */
 
@@ -112,6 +112,8 @@ static bool use_mvec(void) { return ot_kernels_get()->isa >= OT_ISA_AVX2; }
 #define exp_v8 NULL
 #define gelu_v8 NULL
 #define gelu_tanh_v8 NULL
+#define hard_sigmoid_v8 NULL
+#define hard_swish_v8 NULL
 static bool use_mvec(void) { return false; }
 #endif
 
@@ -149,8 +151,8 @@ static const un_op un_ops[U_COUNT] = {
     [U_CEIL] = {"Ceil", FL(ceil), NO_INT, NO_INT, 0, 0, 0, 1, false},
     [U_ROUND] = {"Round", FL(round), NO_INT, NO_INT, 0, 0, 0, 1, false},
     [U_LEAKY_RELU] = {"LeakyRelu", FL(leaky_relu), NO_INT, NO_INT, 0.01, 0, 0, 1, false},
-    [U_HARD_SIGMOID] = {"HardSigmoid", FL(hard_sigmoid), NO_INT, NO_INT, 0.2, 0.5, 0, 1, false},
-    [U_HARD_SWISH] = {"HardSwish", FL(hard_swish), NO_INT, NO_INT, 0, 0, 0, 1, false},
+    [U_HARD_SIGMOID] = {"HardSigmoid", FL(hard_sigmoid), NO_INT, NO_INT, 0.2, 0.5, 0, 1, false, hard_sigmoid_v8},
+    [U_HARD_SWISH] = {"HardSwish", FL(hard_swish), NO_INT, NO_INT, 0, 0, 0, 1, false, hard_swish_v8},
     [U_ELU] = {"Elu", FL(elu), NO_INT, NO_INT, 1.0, 0, 0, 16, false},
     [U_SELU] = {"Selu", FL(selu), NO_INT, NO_INT, 1.67326319217681884765625, 0, 1.05070102214813232421875, 16,
                 false},
@@ -198,6 +200,12 @@ static un_fn pick_fn(const un_op *op, octet_dtype dt) {
     case OCTET_UINT64: return op->u[3];
     default: return NULL;
     }
+}
+
+un_fn ot_unary_f32_loop(const char *op_type, bool vec) {
+    for (int i = 0; i < U_COUNT; i++)
+        if (strcmp(un_ops[i].name, op_type) == 0) return vec ? un_ops[i].v8 : un_ops[i].f32;
+    return NULL;
 }
 
 /* ---- applying a loop over a whole tensor, split across threads ---- */

@@ -2,7 +2,9 @@
  *
  * 1. Candidates: every 2-D QLinearConv; then, to a fixed point, every layout-free int8 op whose image
  *    inputs all come from candidates (so they are rank-4 int8 tensors in the same layout: elementwise
- *    broadcasting and pooling commute with the permutation).
+ *    broadcasting and pooling commute with the permutation). Element-wise ones: QLinearAdd/Mul (an
+ *    operand that is a one-element constant is no image input: it broadcasts alike in any layout),
+ *    QLinearSigmoid/LeakyRelu and ai.octet QLinearLookup, which keep their op as they are.
  * 2. Groups: candidates joined by image edges; a group of one node is dropped.
  * 3. Rewrite: each kept node's image output gets a new name holding the NHWC tensor; kept readers use
  *    it, and a Transpose back to the old name serves everyone else. Image inputs from outside the
@@ -34,6 +36,9 @@ static node_kind kind_of(const ot_graph *g, const ot_node *n) {
         }
         return K_NONE;
     }
+    /* the session's byte tables (ops/octet_lookup.c): element-wise, any layout */
+    if (strcmp(n->domain, "ai.octet") == 0 && op_is(n, "QLinearLookup") && n->n_outputs == 1 && n->n_inputs >= 4)
+        return K_EW1;
     if (!is_ms(n) || n->n_outputs != 1) return K_NONE;
     if ((op_is(n, "QLinearAdd") || op_is(n, "QLinearMul")) && n->n_inputs >= 7) return K_EW2;
     if ((op_is(n, "QLinearSigmoid") || op_is(n, "QLinearLeakyRelu")) && n->n_inputs >= 4) return K_EW1;
@@ -50,13 +55,23 @@ static node_kind kind_of(const ot_graph *g, const ot_node *n) {
     return K_NONE;
 }
 
+/* A constant with one element (and rank <= 4): broadcasting it is the same in any layout, so it is not
+ * an image input (PP-LCNetV3's learnable affine x * a + b after each activation). */
+static bool scalar_const(const ot_graph *g, const char *name) {
+    const ot_initializer *in = name[0] ? ot_graph_find_initializer(g, name) : NULL;
+    if (!in || ot_tensor_numel(in->tensor) != 1 || in->tensor->ndim > 4) return false;
+    for (int i = 0; i < g->n_inputs; i++)   /* an initializer that is also an input can be overridden */
+        if (strcmp(g->inputs[i].name, name) == 0) return false;
+    return true;
+}
+
 /* The image inputs of a node of kind k: indices into n->inputs. */
-static int image_inputs(node_kind k, const ot_node *n, int *idx, int cap) {
+static int image_inputs(const ot_graph *g, node_kind k, const ot_node *n, int *idx, int cap) {
     int c = 0;
     switch (k) {
     case K_EW2:
-        idx[c++] = 0;
-        idx[c++] = 3;
+        if (!scalar_const(g, n->inputs[0])) idx[c++] = 0;
+        if (!scalar_const(g, n->inputs[3])) idx[c++] = 3;
         break;
     case K_CONCAT:
         for (int i = 2; i < n->n_inputs && c < cap; i += 3) idx[c++] = i;
@@ -87,7 +102,7 @@ static int producer(const lay *L, const char *name) { return name[0] ? ot_strmap
 static bool inputs_in_set(const lay *L, int i) {
     int idx[64];
     const ot_node *n = L->g->nodes[i];
-    int c = image_inputs(L->kind[i], n, idx, 64);
+    int c = image_inputs(L->g, L->kind[i], n, idx, 64);
     if (c == 0 || c == 64) return false;
     for (int j = 0; j < c; j++) {
         if (idx[j] >= n->n_inputs) return false;
@@ -111,7 +126,7 @@ static void choose(lay *L) {
     for (int i = 0; i < L->n; i++) L->parent[i] = i;
     for (int i = 0; i < L->n; i++) {
         if (!L->in_set[i]) continue;
-        int idx[64], c = image_inputs(L->kind[i], L->g->nodes[i], idx, 64);
+        int idx[64], c = image_inputs(L->g, L->kind[i], L->g->nodes[i], idx, 64);
         for (int j = 0; j < c; j++) {
             int p = producer(L, L->g->nodes[i]->inputs[idx[j]]);
             if (p >= 0 && L->in_set[p]) L->parent[uf_find(L->parent, i)] = uf_find(L->parent, p);
@@ -209,7 +224,7 @@ static octet_status add_to_nhwc(lay *L, const char *name, const char *to) {
         int chain_reads = 0;
         for (int i = 0; i < L->n; i++) {
             if (!L->in_set[i]) continue;
-            int idx[64], c = image_inputs(L->kind[i], L->g->nodes[i], idx, 64);
+            int idx[64], c = image_inputs(L->g, L->kind[i], L->g->nodes[i], idx, 64);
             for (int j = 0; j < c; j++) chain_reads += strcmp(L->g->nodes[i]->inputs[idx[j]], name) == 0;
         }
         if (chain_reads == ot_graph_count_reads(L->g, name)) {
@@ -250,7 +265,7 @@ static octet_status rewrite(lay *L, int *converted) {
     for (int i = 0; i < n0 && st == OCTET_OK; i++) {
         if (!L->in_set[i]) continue;
         ot_node *n = g->nodes[i];
-        int idx[64], c = image_inputs(L->kind[i], n, idx, 64);
+        int idx[64], c = image_inputs(L->g, L->kind[i], n, idx, 64);
         for (int j = 0; j < c && st == OCTET_OK; j++) {
             const char *name = n->inputs[idx[j]];
             int p = producer(L, name);

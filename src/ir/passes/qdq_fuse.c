@@ -10,6 +10,9 @@
  * Q(clip(y, a, b)) = clamp(Q(y), Q(a), Q(b)); they become clamp bounds of the integer output.
  * Shape ops (and nearest Resize, Pad with zeros: padded with the zero point) wrapped in DQ/Q with
  * identical parameters run directly on the quantized tensor. Softmax becomes com.microsoft QLinearSoftmax.
+ * In sessions, an element-wise float op with no QLinear twin (HardSwish, HardSigmoid, Tanh, ...) between
+ * a per-tensor 8-bit DequantizeLinear and QuantizeLinear becomes ai.octet QLinearLookup: a 256-entry
+ * table made by running the island itself on every input code, so it gives the same bytes.
  * The portable mode (files: quant/qoperator.c) writes nothing octet-specific: an activation that the
  * output Q does not already imply keeps its Conv float instead of becoming octet_act_lo/hi bounds.
  * DequantizeLinear nodes left without readers are removed by dead-code elimination afterwards. */
@@ -20,6 +23,7 @@
 
 #include "ir/passes/qdq_fuse.h"
 #include "kernels/requant.h"
+#include "ops/octet_lookup.h"
 #include "ops/op.h"
 #include "quant/qparams.h"
 
@@ -27,7 +31,8 @@ typedef struct qdq {
     ot_graph *g;
     int64_t opset;
     int fused;
-    bool portable; /* only what ONNX Runtime runs: no octet_act_* clamp attributes */
+    bool portable; /* only what ONNX Runtime runs: no octet_act_* clamp attributes, no ai.octet ops */
+    bool lookups;  /* made an ai.octet QLinearLookup */
 } qdq;
 
 static bool is_op(const ot_node *n, const char *op) {
@@ -467,6 +472,72 @@ static octet_status fuse_contrib(qdq *c, int i, bool *done) {
     return s;
 }
 
+/* Only `allowed` attributes (NULL-terminated) on n. */
+static bool attrs_within(const ot_node *n, const char *const *allowed) {
+    for (int a = 0; a < n->n_attrs; a++) {
+        bool ok = false;
+        for (int j = 0; allowed[j] && !ok; j++) ok = strcmp(n->attrs[a].name, allowed[j]) == 0;
+        if (!ok) return false;
+    }
+    return true;
+}
+
+/* The element type of a value when the graph says (input, value_info, initializer, or a QuantizeLinear's
+ * output), else OCTET_UNDEFINED. */
+static octet_dtype value_dtype(const ot_graph *g, const char *name) {
+    for (int i = 0; i < g->n_inputs; i++)
+        if (strcmp(g->inputs[i].name, name) == 0) return g->inputs[i].dtype;
+    for (int i = 0; i < g->n_value_info; i++)
+        if (strcmp(g->value_info[i].name, name) == 0 && g->value_info[i].dtype != OCTET_UNDEFINED)
+            return g->value_info[i].dtype;
+    const octet_tensor *t = init_of(g, name);
+    if (t) return t->dtype;
+    int p = producer(g, name);
+    if (p < 0 || !is_op(g->nodes[p], "QuantizeLinear")) return OCTET_UNDEFINED;
+    const octet_tensor *zp = ot_node_input(g->nodes[p], 2) ? init_of(g, g->nodes[p]->inputs[2]) : NULL;
+    if (zp) return zp->dtype;
+    return ot_node_input(g->nodes[p], 2) || ot_node_attr(g->nodes[p], "output_dtype") ? OCTET_UNDEFINED : OCTET_UINT8;
+}
+
+/* DQ (8-bit, per tensor) -> element-wise float op -> Q (8-bit, per tensor) -> ai.octet QLinearLookup
+ * (X, Xs, Xz, Ys, Yz, the op's constant extra inputs) with the op's attributes, its type and opset.
+ * Zero points stay omitted when they were: X's type then comes from the tensor at run time. */
+static octet_status fuse_lookup(qdq *c, int i, bool *done) {
+    *done = false;
+    ot_graph *g = c->g;
+    const ot_node *op = g->nodes[i];
+    if (c->portable || op->n_inputs < 1 || op->n_inputs > 3 || op->n_outputs != 1 || !op->outputs[0][0]) return OCTET_OK;
+    if (!ot_qlookup_op_supported(op->op_type) || !ot_op_find("ai.octet", "QLinearLookup")) return OCTET_OK;
+    static const char *const dq_attrs[] = {"axis", NULL}, *const q_attrs[] = {"axis", "saturate", NULL};
+    dq_info d;
+    q_info q;
+    if (!find_dq(g, op->inputs[0], false, &d) || !is_8bit(d.qtype)) return OCTET_OK;
+    if (d.qtype == OCTET_UNDEFINED) {   /* no zero point: only when X is known to be 8-bit (not int32) */
+        octet_dtype xt = value_dtype(g, d.q);
+        if (xt != OCTET_UINT8 && xt != OCTET_INT8) return OCTET_OK;
+    }
+    if ((d.zp_t && ot_tensor_numel(d.zp_t) != 1) || !attrs_within(g->nodes[d.node], dq_attrs)) return OCTET_OK;
+    if (!find_q(g, op->outputs[0], &q) || !attrs_within(g->nodes[q.node], q_attrs)) return OCTET_OK;
+    for (int j = 1; j < op->n_inputs; j++)   /* Clip's min/max: constants, or the table cannot be made */
+        if (op->inputs[j][0] && !init_of(g, op->inputs[j])) return OCTET_OK;
+    const char *ins[7] = {d.q, d.scale, d.zp ? d.zp : "", q.scale, q.zp ? q.zp : "", "", ""};
+    for (int j = 1; j < op->n_inputs; j++) ins[4 + j] = op->inputs[j];
+    char *out = strdup(q.out);
+    ot_node *n = out ? new_node(c, "QLinearLookup", "ai.octet", op->name, 4 + op->n_inputs, ins, out) : NULL;
+    octet_status s = n ? OCTET_OK : ot_err(OCTET_ERR_NOMEM, "out of memory");
+    if (s == OCTET_OK) s = copy_attrs(n, op);
+    if (s == OCTET_OK) s = ot_node_add_attr_string(n, "op_type", op->op_type);
+    if (s == OCTET_OK) s = ot_node_add_attr_int(n, "opset", c->opset);
+    if (s == OCTET_OK) {
+        int drop[2] = {i, q.node};
+        remove_nodes(g, drop, 2);
+        c->lookups = true;
+        *done = true;
+    }
+    free(out);
+    return s;
+}
+
 static bool has_contrib_twin(const ot_node *n) {
     static const char *ops[] = {"Add",     "Mul",       "GlobalAveragePool", "AveragePool", "Concat",
                                 "Sigmoid", "LeakyRelu", "Softmax",           NULL};
@@ -553,7 +624,7 @@ bool ot_qdq_keeps_params(const ot_graph *g, const ot_node *n) {
 octet_status ot_pass_qdq_to_qoperator(octet_model *m, int *fused) { return ot_pass_qdq_fuse(m, NULL, fused); }
 
 octet_status ot_pass_qdq_fuse(octet_model *m, const ot_qdq_fuse_options *opts, int *fused) {
-    qdq c = {m->graph, ot_model_opset(m, ""), 0, opts && opts->portable};
+    qdq c = {m->graph, ot_model_opset(m, ""), 0, opts && opts->portable, false};
     bool changed = true;
     while (changed) {
         changed = false;
@@ -565,6 +636,8 @@ octet_status ot_pass_qdq_fuse(octet_model *m, const ot_qdq_fuse_options *opts, i
             else if (strcmp(n->op_type, "Gemm") == 0) OT_TRY(fuse_gemm(&c, i, &done));
             else if (has_contrib_twin(n)) OT_TRY(fuse_contrib(&c, i, &done));
             else if (ot_qdq_keeps_params(c.g, n)) OT_TRY(fuse_movement(&c, i, &done));
+            /* Sigmoid, LeakyRelu: a table too when their QLinear twin does not fit (mixed types) */
+            if (!done && ot_qlookup_op_supported(n->op_type)) OT_TRY(fuse_lookup(&c, i, &done));
             if (done) {
                 c.fused++;
                 changed = true;
@@ -575,6 +648,7 @@ octet_status ot_pass_qdq_fuse(octet_model *m, const ot_qdq_fuse_options *opts, i
     if (c.fused) {
         OT_TRY(ot_pass_dce(m, NULL));
         if (ot_model_opset(m, "com.microsoft") == 0) OT_TRY(ot_model_set_opset(m, "com.microsoft", 1));
+        if (c.lookups && ot_model_opset(m, "ai.octet") == 0) OT_TRY(ot_model_set_opset(m, "ai.octet", 1));
     }
     if (fused) *fused = c.fused;
     return OCTET_OK;
