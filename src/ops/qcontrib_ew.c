@@ -96,6 +96,48 @@ static void mul_span(void *vctx, int64_t n, char *const *p, const int64_t *s) {
     }
 }
 
+/* A full tensor [N, ..., C] and a per-image channel vector ([N or 1, 1, ..., 1, C], the squeeze-excite
+ * gate of a channels-last chain): the broadcast walk would make one span of C elements per pixel.
+ * Instead the vector is repeated into a row of several pixels, and each span covers that many -- the
+ * same element pairs in the same roles, so the same results. The vector's side (1: A, 2: B) or 0. */
+#define ROW_BYTES 1024
+static int channel_vector(const octet_tensor *a, const octet_tensor *b, int nd, const int64_t *dims, int64_t *per_img) {
+    const int64_t C = dims[nd - 1];
+    if (nd < 3 || C < 2 || C > ROW_BYTES / 2) return 0;
+    for (int side = 1; side <= 2; side++) {
+        const octet_tensor *full = side == 1 ? b : a, *vec = side == 1 ? a : b;
+        if (full->ndim != nd || vec->ndim > nd || vec->ndim < 1 || vec->dims[vec->ndim - 1] != C) continue;
+        bool ok = true;
+        for (int i = 0; i < nd && ok; i++) ok = full->dims[i] == dims[i];
+        const int off = nd - vec->ndim;
+        for (int i = 0; i < vec->ndim - 1 && ok; i++) ok = vec->dims[i] == 1 || (i + off == 0 && vec->dims[i] == dims[0]);
+        if (!ok) continue;
+        *per_img = vec->ndim == nd && vec->dims[0] == dims[0] && dims[0] > 1;
+        return side;
+    }
+    return 0;
+}
+
+static void channel_rows(const ot_kernel *k, int side, bool per_img, int64_t N, int64_t C, int64_t total, size_t es,
+                         void *out, const void *full, const void *vec, ot_bcast_fn fn, void *ctx) {
+    const int64_t reps = ROW_BYTES / (C * (int64_t)es), imgs = per_img ? N : 1, pix = total / (imgs * C);
+    const int64_t chunks = (pix + reps - 1) / reps;
+    char row[ROW_BYTES];
+    for (int64_t n = 0; n < imgs; n++) {
+        for (int64_t r = 0; r < reps; r++) memcpy(row + r * C * es, (const char *)vec + n * C * es, (size_t)C * es);
+        const int T = ot_par_threads(k->threads, pix * C);
+#pragma omp parallel for num_threads(T) if (T > 1) schedule(static)
+        for (int64_t ch = 0; ch < chunks; ch++) {
+            const int64_t p0 = ch * reps, np = pix - p0 < reps ? pix - p0 : reps;
+            const size_t off = (size_t)((n * pix + p0) * C) * es;
+            char *p[3] = {(char *)out + off, NULL, NULL};
+            p[side] = row;
+            p[3 - side] = (char *)full + off;
+            fn(ctx, np * C, p, (const int64_t[]){1, 1, 1});
+        }
+    }
+}
+
 static octet_status binary_run(ot_kernel *k, const octet_tensor *const *in, int n_in, octet_tensor **out,
                                bool mul) {
     OT_TRY(ot_check_inputs(k, in, n_in, 2, 8));
@@ -143,6 +185,13 @@ static octet_status binary_run(ot_kernel *k, const octet_tensor *const *in, int 
         }
     }
     size_t es = octet_dtype_size(dt);
+    int64_t per_img = 0;
+    int side = channel_vector(a, b, nd, dims, &per_img);
+    if (side) {
+        channel_rows(k, side, per_img, dims[0], dims[nd - 1], ot_tensor_numel(out[0]), es, out[0]->data,
+                     side == 1 ? b->data : a->data, side == 1 ? a->data : b->data, mul ? mul_span : add_span, &c);
+        return OCTET_OK;
+    }
     ot_bcast_run(&bc, k->threads, out[0]->data, (const void *[]){a->data, b->data}, (size_t[]){es, es, es},
                  mul ? mul_span : add_span, &c);
     return OCTET_OK;
