@@ -321,6 +321,29 @@ static octet_status make_plan(const ot_kernel *k, const rs_attrs *a, const octet
 
 /* ---- evaluation ---- */
 
+/* One output row of nearest resizing without extrapolation: y[o] = x[off[o]], or (rep > 0) each x[i]
+ * written rep times in a row. */
+#define NEAREST_ROW(T)                                                                     \
+    do {                                                                                   \
+        T *d = (T *)yr;                                                                    \
+        const T *s = (const T *)xr;                                                        \
+        if (rep > 0) {                                                                     \
+            for (int64_t i = 0, o = 0; o < W; i++)                                         \
+                for (int64_t j = 0; j < rep; j++) d[o++] = s[i];                           \
+        } else {                                                                           \
+            for (int64_t o = 0; o < W; o++) d[o] = s[off[o * MAX_TAPS]];                   \
+        }                                                                                  \
+    } while (0)
+static void nearest_row(char *yr, const char *xr, size_t es, int64_t W, const int64_t *off, int64_t rep) {
+    switch (es) {
+    case 1: NEAREST_ROW(uint8_t); break;
+    case 2: NEAREST_ROW(uint16_t); break;
+    case 4: NEAREST_ROW(uint32_t); break;
+    default: NEAREST_ROW(uint64_t); break;
+    }
+}
+#undef NEAREST_ROW
+
 static octet_status resize_eval(const ot_kernel *k, const rs_attrs *a, const rs_plan *p, const octet_tensor *x,
                                 octet_tensor *y) {
     const int r = p->rank;
@@ -367,6 +390,14 @@ static octet_status resize_eval(const ot_kernel *k, const rs_attrs *a, const rs_
     const int64_t W = p->out[r - 1];
     const int64_t rows = total / W;
     const axis_taps *last = &taps[r - 1];
+    /* nearest along the last axis: no extrapolated positions, and maybe every source repeated rep
+     * times in order (an integer upsampling factor: y[o] = x[o / rep]) */
+    bool last_extra = false;
+    int64_t rep = a->mode == M_NEAREST && W % p->in[r - 1] == 0 ? W / p->in[r - 1] : 0;
+    for (int64_t o = 0; o < W; o++) {
+        last_extra |= last->extra[o] != 0;
+        if (rep && last->off[o * MAX_TAPS] != o / rep) rep = 0;
+    }
     int threads = (double)total * (a->mode == M_NEAREST ? 1 : 4) < 65536.0 || rows < 2 ? 1 : k->threads;
     const char *xd = x->data;
     char *yd = y->data;
@@ -428,6 +459,10 @@ static octet_status resize_eval(const ot_kernel *k, const rs_attrs *a, const rs_
             memcpy(pw, cw, sizeof(float) * (size_t)n);
             if (dup) {
                 memcpy(yr, yr - W * es, (size_t)W * es);
+                continue;
+            }
+            if (a->mode == M_NEAREST && !row_ex && !last_extra) {
+                nearest_row(yr, xd + (size_t)coff[0] * es, es, W, last->off, rep);
                 continue;
             }
             if (a->mode == M_NEAREST) {
