@@ -170,6 +170,9 @@ static bool joinable(const octet_model *m, const ot_graph *g, const chain *c, co
     bool any = false;
     *new_consts = 0;
     *runtime = false;
+    /* most nodes do not read the chain: say so before looking up their constants */
+    for (int j = 0; j < tin && !any; j++) any = n->inputs[j][0] && reg_of(g, c, root, n->inputs[j]) >= 0;
+    if (!any) return false;
     for (int j = 0; j < tin; j++) {
         if (!n->inputs[j][0]) return false;
         if (reg_of(g, c, root, n->inputs[j]) >= 0) {
