@@ -11,6 +11,42 @@ static void valid_range(int n, int out, int s, int p, int off, int *lo, int *hi)
     *hi = h;
 }
 
+bool ot_col2im_is_tiling(const ot_conv_geom *g) {
+    for (int i = 0; i < 3; i++)
+        if (g->k[i] != g->s[i] || (g->d[i] != 1 && g->k[i] > 1) || g->p[i] != 0 || g->in[i] != g->out[i] * g->s[i])
+            return false;
+    return true;
+}
+
+void ot_col2im_set_f32(const ot_conv_geom *g, const float *col, int r0, int r1, int c0, int c1, const float *bias,
+                       float *x) {
+    const int H = g->in[1], W = g->in[2], OH = g->out[1], OW = g->out[2];
+    const int kd = g->k[0], kh = g->k[1], kw = g->k[2];
+    const size_t plane = (size_t)g->in[0] * H * W, ncol = (size_t)(r1 - r0) * OW;
+    for (int c = c0; c < c1; c++) {
+        const float bv = bias ? bias[c] : 0.0f;
+        float *xc = x + (size_t)c * plane;
+        const float *cc = col + (size_t)c * kd * kh * kw * ncol;
+        for (int a = 0; a < kd; a++)
+            for (int b = 0; b < kh; b++)
+                for (int r = r0; r < r1; r++) {
+                    const int od = r / OH, oh = r % OH;
+                    float *dst = xc + ((size_t)(od * kd + a) * H + (size_t)(oh * kh + b)) * W;
+                    const float *src = cc + ((size_t)(a * kh + b) * kw) * ncol + (size_t)(r - r0) * OW;
+                    if (kw == 2) { /* the common 2x upsampling: two rows interleaved */
+                        const float *s0 = src, *s1 = src + ncol;
+                        for (int ow = 0; ow < OW; ow++) {
+                            dst[2 * ow] = s0[ow] + bv;
+                            dst[2 * ow + 1] = s1[ow] + bv;
+                        }
+                        continue;
+                    }
+                    for (int e = 0; e < kw; e++)
+                        for (int ow = 0; ow < OW; ow++) dst[ow * kw + e] = src[(size_t)e * ncol + ow] + bv;
+                }
+    }
+}
+
 void ot_col2im_add_f32(const ot_conv_geom *g, const float *col, int r0, int r1, int c0, int c1, float *x) {
     const int D = g->in[0], H = g->in[1], W = g->in[2];
     const int OH = g->out[1], OW = g->out[2];

@@ -6,6 +6,7 @@
 #ifndef OT_IM2COL_H
 #define OT_IM2COL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct ot_conv_geom {
@@ -23,5 +24,12 @@ typedef struct ot_conv_geom {
  * x[channels][D][H][W] at the position im2col would have read it from (entries over padding are
  * dropped). Channels [c0, c1) only, so callers can split channels across threads. */
 void ot_col2im_add_f32(const ot_conv_geom *g, const float *col, int r0, int r1, int c0, int c1, float *x);
+
+/* True when every image position gets exactly one column entry: stride = kernel, no dilation, no
+ * padding, image = columns x stride (a transposed convolution that only spreads pixels out). */
+bool ot_col2im_is_tiling(const ot_conv_geom *g);
+/* For such a geometry: x = col + bias[c] (bias may be NULL), written once, nothing read from x. */
+void ot_col2im_set_f32(const ot_conv_geom *g, const float *col, int r0, int r1, int c0, int c1, const float *bias,
+                       float *x);
 
 #endif

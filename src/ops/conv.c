@@ -838,10 +838,12 @@ static octet_status convt_run(ot_kernel *k, const octet_tensor *const *in, int n
     int threads = k->threads;
     if (threads > Mg) threads = (int)Mg;
     if ((double)Mg * S_out < 32768.0) threads = 1;
+    /* stride = kernel (2x upsampling): every output gets one product sum, written once with the bias */
+    const bool tiling = ot_col2im_is_tiling(&g);
     for (int64_t n = 0; n < s.N; n++)
         for (int64_t gi = 0; gi < G; gi++) {
             float *yg = Y + ((size_t)n * s.M + (size_t)gi * Mg) * S_out;
-            for (int64_t m = 0; m < Mg; m++) {
+            for (int64_t m = 0; m < Mg && !tiling; m++) {
                 float v = B ? B[gi * Mg + m] : 0.0f;
                 float *ym = yg + (size_t)m * S_out;
                 for (size_t i = 0; i < S_out; i++) ym[i] = v;
@@ -856,7 +858,8 @@ static octet_status convt_run(ot_kernel *k, const octet_tensor *const *in, int n
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
                 for (int t = 0; t < threads; t++) {
                     int c0 = (int)(Mg * t / threads), c1 = (int)(Mg * (t + 1) / threads);
-                    ot_col2im_add_f32(&g, col, r0, r1, c0, c1, yg);
+                    if (tiling) ot_col2im_set_f32(&g, col, r0, r1, c0, c1, B ? B + gi * Mg : NULL, yg);
+                    else ot_col2im_add_f32(&g, col, r0, r1, c0, c1, yg);
                 }
             }
         }

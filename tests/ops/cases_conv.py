@@ -201,6 +201,13 @@ def cases():
     # as in PaddleOCR's DB head: 2x2 stride 2 upsampling on a wide map
     out.append(convt_case(rng, "convt_db_head", 1, 24, 24, 1, [2, 2], [2, 2], [1, 1], [40, 120], pads=[0, 0, 0, 0]))
     out.append(convt_case(rng, "convt_db_head_1ch", 1, 24, 1, 1, [2, 2], [2, 2], [1, 1], [40, 120]))
+    # stride = kernel (each output written once, the set-not-add path) and its near misses
+    out.append(convt_case(rng, "convt_tile_g2_b2", 2, 4, 6, 2, [2, 2], [2, 2], [1, 1], [5, 7]))
+    out.append(convt_case(rng, "convt_tile_3x1_nobias", 1, 5, 3, 1, [3, 1], [3, 1], [1, 1], [4, 9], bias=False))
+    out.append(convt_case(rng, "convt_tile_1d_k3", 2, 3, 4, 1, [3], [3], [1], [11]))
+    out.append(convt_case(rng, "convt_tile_1x1", 1, 3, 5, 1, [1, 1], [1, 1], [1, 1], [6, 7]))
+    out.append(convt_case(rng, "convt_tile_outpad", 1, 3, 4, 1, [2, 2], [2, 2], [1, 1], [5, 6], out_pad=[1, 0]))
+    out.append(convt_case(rng, "convt_tile_dil2", 1, 3, 4, 1, [2, 2], [2, 2], [2, 2], [5, 6]))
     out.append(convt_case(rng, "convt_3d", 1, 2, 3, 1, [2, 3, 3], [2, 1, 2], [1, 1, 1], [3, 4, 5],
                           expect_ort_error=True))
     out.append(case("err_convt_channels", make_model("ConvTranspose", randn(rng, [1, 3, 5, 5]),
