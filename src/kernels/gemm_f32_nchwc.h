@@ -146,26 +146,17 @@ typedef struct ot_nchwc_tap {
  * Output pixel p of block f is y + f*ybs + p*ys (8 floats; ys = 8 along a row). The taps may be one
  * chunk of the sum: first starts from bias (nf*8 floats), else from the partial sums in y; last adds
  * z (laid out like y, may be NULL) and clamps, else y keeps the partial sums. */
-typedef void (*ot_nchwc_tile_fn)(int nf, int P, int nt, const ot_nchwc_tap *taps, const float *x, ptrdiff_t o,
-                                 ptrdiff_t pstep, const float *w, const float *bias, float *y, size_t ybs,
-                                 ptrdiff_t ys, const float *z, bool first, bool last, float lo, float hi);
-void ot_nchwc_tile_scalar(int nf, int P, int nt, const ot_nchwc_tap *taps, const float *x, ptrdiff_t o,
-                          ptrdiff_t pstep, const float *w, const float *bias, float *y, size_t ybs, ptrdiff_t ys,
-                          const float *z, bool first, bool last, float lo, float hi);
-void ot_nchwc_tile_avx2(int nf, int P, int nt, const ot_nchwc_tap *taps, const float *x, ptrdiff_t o,
-                        ptrdiff_t pstep, const float *w, const float *bias, float *y, size_t ybs, ptrdiff_t ys,
-                        const float *z, bool first, bool last, float lo, float hi);
+typedef void ot_nchwc_tile_kernel(int nf, int P, int nt, const ot_nchwc_tap *taps, const float *x, ptrdiff_t o,
+                                  ptrdiff_t pstep, const float *w, const float *bias, float *y, size_t ybs,
+                                  ptrdiff_t ys, const float *z, bool first, bool last, float lo, float hi);
+typedef ot_nchwc_tile_kernel *ot_nchwc_tile_fn;
+ot_nchwc_tile_kernel ot_nchwc_tile_scalar, ot_nchwc_tile_avx2;
 
 /* Grouped direct tile (blocked input, lane_major weights): each entry t stands for the 8 taps of
  * one kernel position and channel block, lane l reading x[o + p*pstep + taps[t].xoff + l] with
  * weights w + (taps[t].k + l)*nf*8 -- the same sums in the same order as the 8 taps listed one by
  * one, without reading a list entry per tap. */
-void ot_nchwc_tile8_scalar(int nf, int P, int nt, const ot_nchwc_tap *taps, const float *x, ptrdiff_t o,
-                           ptrdiff_t pstep, const float *w, const float *bias, float *y, size_t ybs, ptrdiff_t ys,
-                           const float *z, bool first, bool last, float lo, float hi);
-void ot_nchwc_tile8_avx2(int nf, int P, int nt, const ot_nchwc_tap *taps, const float *x, ptrdiff_t o,
-                         ptrdiff_t pstep, const float *w, const float *bias, float *y, size_t ybs, ptrdiff_t ys,
-                         const float *z, bool first, bool last, float lo, float hi);
+ot_nchwc_tile_kernel ot_nchwc_tile8_scalar, ot_nchwc_tile8_avx2;
 
 /* Pointwise tile (1x1, stride 1, blocked input): like the direct tile with the taps being input
  * channels [c0, c0 + nc) (c0 a multiple of 8) of the pixels at x + p*8 (x: block 0, pixel 0 of the
