@@ -67,10 +67,12 @@ void ot_qgemv_free(ot_qgemv_packed *p) {
     free(p);
 }
 
-int32_t ot_qgemv_prep_a(const ot_qgemv_packed *p, const uint8_t *a, int32_t za, int16_t *a16) {
+/* a16 = a - za (widened, zero past K); returns zbk * sum(a - za). sgn is a constant in each copy. */
+static inline __attribute__((always_inline)) int32_t prep_a(const ot_qgemv_packed *p, const void *a, bool sgn,
+                                                            int32_t za, int16_t *a16) {
     uint32_t sum = 0;
     for (int k = 0; k < p->K; k++) {
-        int32_t v = (int32_t)a[k] - za;
+        int32_t v = (sgn ? (int32_t)((const int8_t *)a)[k] : (int32_t)((const uint8_t *)a)[k]) - za;
         a16[k] = (int16_t)v;
         sum += (uint32_t)v;
     }
@@ -78,17 +80,12 @@ int32_t ot_qgemv_prep_a(const ot_qgemv_packed *p, const uint8_t *a, int32_t za, 
     return (int32_t)((uint32_t)p->zbk * sum);
 }
 
+int32_t ot_qgemv_prep_a(const ot_qgemv_packed *p, const uint8_t *a, int32_t za, int16_t *a16) {
+    return prep_a(p, a, false, za, a16);
+}
+
 int32_t ot_qgemv_prep_a_q8(const ot_qgemv_packed *p, const void *a, bool a_signed, int32_t za, int16_t *a16) {
-    if (!a_signed) return ot_qgemv_prep_a(p, a, za, a16);
-    const int8_t *s = a;
-    uint32_t sum = 0;
-    for (int k = 0; k < p->K; k++) {
-        int32_t v = (int32_t)s[k] - za;
-        a16[k] = (int16_t)v;
-        sum += (uint32_t)v;
-    }
-    for (int k = p->K; k < p->kpad; k++) a16[k] = 0;
-    return (int32_t)((uint32_t)p->zbk * sum);
+    return a_signed ? prep_a(p, a, true, za, a16) : prep_a(p, a, false, za, a16);
 }
 
 void ot_qgemv_strip_scalar(const ot_qgemv_packed *p, const int16_t *a16, int s, int32_t acc[NB]) {

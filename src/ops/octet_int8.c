@@ -119,8 +119,9 @@ static void taps_inside(int64_t o, int64_t s, int64_t p, int64_t d, int64_t k, i
  * Maxima in the unsigned order after XOR with flip (0x80 for int8). Each 16-channel block is reduced in
  * a register over all taps (no read-modify-write of y per tap); a last partial block overlaps the one
  * before it (maxima of x, so recomputing channels is exact). */
-static void max_pixel(uint8_t *y, const uint8_t *x0, int64_t na, int64_t nb, int64_t row_step, int64_t col_step,
-                      int64_t C, uint8_t flip) {
+static inline __attribute__((always_inline)) void max_pixel(uint8_t *y, const uint8_t *x0, int64_t na, int64_t nb,
+                                                            int64_t row_step, int64_t col_step, int64_t C,
+                                                            uint8_t flip) {
     int64_t c = 0;
 #if defined(__SSE2__)
     if (C >= 16) {
@@ -149,37 +150,6 @@ static void max_pixel(uint8_t *y, const uint8_t *x0, int64_t na, int64_t nb, int
     }
 }
 
-/* A window entirely inside the image, nt taps at the byte offsets off[] from x0: the same maxima,
- * one flat loop over the taps. nt is a constant in the common instances (2x2, 3x3). */
-static inline __attribute__((always_inline)) void max_pixel_full(uint8_t *y, const uint8_t *x0, const int64_t *off,
-                                                                 int nt, int64_t C, uint8_t flip) {
-    int64_t c = 0;
-#if defined(__SSE2__)
-    if (C >= 16) {
-        const __m128i f = _mm_set1_epi8((char)flip);
-        for (;;) {
-            __m128i acc = _mm_setzero_si128();
-            for (int t = 0; t < nt; t++)
-                acc = _mm_max_epu8(acc, _mm_xor_si128(_mm_loadu_si128((const __m128i *)(x0 + off[t] + c)), f));
-            _mm_storeu_si128((__m128i *)(y + c), _mm_xor_si128(acc, f));
-            if (c + 16 == C) return;
-            c = c + 32 <= C ? c + 16 : C - 16;
-        }
-    }
-#endif
-    for (; c < C; c++) {
-        uint8_t m = 0;
-        for (int t = 0; t < nt; t++) {
-            uint8_t v = (uint8_t)(x0[off[t] + c] ^ flip);
-            m = v > m ? v : m;
-        }
-        y[c] = (uint8_t)(m ^ flip);
-    }
-}
-
-/* Full-window taps: a table of at most this many offsets (larger windows take max_pixel). */
-#define NMP_MAX_TAPS 64
-
 static octet_status nhwc_maxpool_run(ot_kernel *k, const octet_tensor *const *in, int n_in, octet_tensor **out,
                                      int n_out) {
     (void)n_out;
@@ -200,9 +170,6 @@ static octet_status nhwc_maxpool_run(ot_kernel *k, const octet_tensor *const *in
     const uint8_t *xd = x->data;
     uint8_t *yd = out[0]->data;
     const int64_t row_step = g.dh * g.W * C, col_step = g.dw * C;
-    const int64_t nt = g.kh * g.kw <= NMP_MAX_TAPS ? g.kh * g.kw : 0;
-    int64_t off[NMP_MAX_TAPS];
-    for (int64_t t = 0; t < nt; t++) off[t] = (t / g.kw) * row_step + (t % g.kw) * col_step;
     int threads = (double)rows * g.OW * C * g.kh * g.kw < 65536.0 ? 1 : k->threads;
     /* columns [owa, owb) have their whole window row inside the image */
     int64_t owa = (g.pl + g.sw - 1) / g.sw, span = g.W - 1 - (g.kw - 1) * g.dw + g.pl;
@@ -215,18 +182,18 @@ static octet_status nhwc_maxpool_run(ot_kernel *k, const octet_tensor *const *in
         taps_inside(oh, g.sh, g.pt, g.dh, g.kh, g.H, &a0, &a1);
         const int64_t ih = oh * g.sh - g.pt + a0 * g.dh;   /* the first row inside (when a0 < a1) */
         uint8_t *yr = yd + r * g.OW * C;
-        const bool full = nt && a1 - a0 == g.kh;
+        const bool full = a1 - a0 == g.kh;
         const int64_t mid0 = full ? owa : g.OW, mid1 = full ? owb : g.OW;
-        if (full) {   /* whole windows in the middle of the row: one flat loop over the taps */
+        if (full) {   /* whole windows in the middle of the row (2x2 and 3x3: unrolled copies) */
             const uint8_t *xr = xd + (n * g.H + ih) * g.W * C;
             for (int64_t ow = mid0; ow < mid1; ow++) {
                 const uint8_t *x0 = xr + (ow * g.sw - g.pl) * C;
-                if (nt == 4)
-                    max_pixel_full(yr + ow * C, x0, off, 4, C, flip);
-                else if (nt == 9)
-                    max_pixel_full(yr + ow * C, x0, off, 9, C, flip);
+                if (g.kh == 2 && g.kw == 2)
+                    max_pixel(yr + ow * C, x0, 2, 2, row_step, col_step, C, flip);
+                else if (g.kh == 3 && g.kw == 3)
+                    max_pixel(yr + ow * C, x0, 3, 3, row_step, col_step, C, flip);
                 else
-                    max_pixel_full(yr + ow * C, x0, off, (int)nt, C, flip);
+                    max_pixel(yr + ow * C, x0, g.kh, g.kw, row_step, col_step, C, flip);
             }
         }
         for (int part = 0; part < 2; part++) {   /* the edges: [0, mid0) and [mid1, OW) */
