@@ -5,7 +5,8 @@
  *   dw:    ot_dwconv_s8 3x3 layers of mobilenet_v2, in GB/s of activations read + written.
  * Shapes: square 256/512/1024, and conv layers as GEMMs (M = H*W, N = Cout, K = Cin*kh*kw).
  * Usage: bench_qgemm [seconds per shape, default 0.3] [threads, default 1] [only shapes containing TEXT]
- *                    [int8: skip the fp32 column]
+ *                    [int8: skip the fp32 column | w7: that, with 7-bit weights in [-64, 63] (reduce_range),
+ *                     which AVX2 runs on its exact vpmaddubsw kernel]
  *   TEXT may list several alternatives separated by '|' ("square|mlp"), or be one shape "MxNxK". */
 #include <immintrin.h>
 #include <stdio.h>
@@ -164,7 +165,8 @@ int main(int argc, char **argv) {
     if (budget <= 0) budget = 0.3;
     if (threads < 1) threads = 1;
     const char *only = argc > 3 && argv[3][0] ? argv[3] : NULL;
-    bool f32 = !(argc > 4 && strcmp(argv[4], "int8") == 0);
+    bool w7 = argc > 4 && strcmp(argv[4], "w7") == 0;
+    bool f32 = !(argc > 4 && (strcmp(argv[4], "int8") == 0 || w7));
     if (threads == 1) g_clock = CLOCK_THREAD_CPUTIME_ID;
     const ot_cpu_features *f = ot_cpu_features_get();
     ot_isa isa = ot_kernels_get()->isa;
@@ -201,9 +203,10 @@ int main(int argc, char **argv) {
         g.cf = malloc(mn * 4);
         if (!g.a || !g.b || !g.c || !g.af || !g.bf || !g.cf) return 1;
         for (size_t i = 0; i < mk; i++) g.a[i] = (uint8_t)(i * 7 + 3), g.af[i] = (float)(i % 13) * 0.1f;
-        for (size_t i = 0; i < kn; i++) g.b[i] = (int8_t)(i * 5 + 1), g.bf[i] = (float)(i % 7) * 0.1f;
+        for (size_t i = 0; i < kn; i++) g.b[i] = w7 ? (int8_t)((i * 5 + 1) % 128 - 64) : (int8_t)(i * 5 + 1), g.bf[i] = (float)(i % 7) * 0.1f;
         ot_qgemm_b d = {.K = sh->K, .N = sh->N, .b = g.b, .ldb = sh->N, .b_signed = true, .za_hint = 3};
         if (ot_qgemm_pack_b(&g.pb, &d) != OCTET_OK) return 1;
+        if (s == 0 || use_custom) printf("(int8 kernel: %s)\n", ot_qgemm_packed_kernel(g.pb));
         double ops = 2.0 * sh->M * sh->N * sh->K;
         double tq = best_time(run_q, &g, budget), ts = f32 ? best_time(run_s, &g, budget) : 0;
         double gq = ops / tq * 1e-9, gs = f32 ? ops / ts * 1e-9 : 0;

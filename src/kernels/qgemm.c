@@ -59,9 +59,39 @@ void ot_qgemm_packed_free(ot_qgemm_packed *p) {
     free(p);
 }
 
+void ot_qgemm_pack_b_quads(void *dst, const int16_t *bk, int K, int N, int kpad, int npad, int nr) {
+    int8_t *d = dst;
+    int kq = kpad / 4;
+    for (int s = 0; s < npad / nr; s++)
+        for (int q = 0; q < kq; q++)
+            for (int j = 0; j < nr; j++) {
+                int n = s * nr + j;
+                int8_t *o = d + ((size_t)s * kq + q) * 4 * (size_t)nr + (size_t)j * 4;
+                for (int t = 0; t < 4; t++) {
+                    int k = 4 * q + t;
+                    o[t] = (n < N && k < K) ? (int8_t)bk[(size_t)k * N + n] : 0;
+                }
+            }
+}
+
+/* Whether vpmaddubsw on (A_u, Bk) is exact for every A_u in [0, 255]: Bk = B - (unsigned ? 128 : 0),
+ * and for each column and each pair of k (2p, 2p + 1) the positive parts add up to at most 128 and so
+ * do the negative parts (255 * 128 <= 32767 and >= -32768). */
+bool ot_qgemm_b_fits_u8s7(const ot_qgemm_b *d) {
+    int32_t shift = d->b_signed ? 0 : 128;
+    for (int n = 0; n < d->N; n++)
+        for (int k = 0; k < d->K; k += 2) {
+            int32_t b0 = b_at(d, k, n) - shift, b1 = k + 1 < d->K ? b_at(d, k + 1, n) - shift : 0;
+            int32_t pos = (b0 > 0 ? b0 : 0) + (b1 > 0 ? b1 : 0), neg = (b0 < 0 ? -b0 : 0) + (b1 < 0 ? -b1 : 0);
+            if (pos > 128 || neg > 128) return false;
+        }
+    return true;
+}
+
 int ot_qgemm_packed_k(const ot_qgemm_packed *p) { return p->K; }
 int ot_qgemm_packed_n(const ot_qgemm_packed *p) { return p->N; }
 ot_isa ot_qgemm_packed_isa(const ot_qgemm_packed *p) { return p->isa_id; }
+const char *ot_qgemm_packed_kernel(const ot_qgemm_packed *p) { return p->isa->name; }
 
 octet_status ot_qgemm_pack_b_isa(ot_qgemm_packed **out, const ot_qgemm_b *d, ot_isa isa_id) {
     if (!out) return ot_err(OCTET_ERR_INVALID_ARG, "qgemm: NULL output");
@@ -70,6 +100,7 @@ octet_status ot_qgemm_pack_b_isa(ot_qgemm_packed **out, const ot_qgemm_b *d, ot_
     const ot_kernels *kt = ot_kernels_for(isa_id);
     if (!kt) return ot_err(OCTET_ERR_UNSUPPORTED, "qgemm: this CPU cannot run the %s kernels", ot_isa_name(isa_id));
     const ot_qgemm_isa *isa = kt->qgemm;
+    if (isa == &ot_qgemm_isa_avx2 && ot_qgemm_b_fits_u8s7(d)) isa = &ot_qgemm_isa_avx2_u8s7;
     int K = d->K, N = d->N;
     ot_qgemm_packed *p = ot_calloc(1, sizeof *p);
     if (!p) return ot_err(OCTET_ERR_NOMEM, "qgemm: out of memory");

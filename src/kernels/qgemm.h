@@ -74,6 +74,12 @@ void ot_qgemm_packed_free(ot_qgemm_packed *p);
 int ot_qgemm_packed_k(const ot_qgemm_packed *p);
 int ot_qgemm_packed_n(const ot_qgemm_packed *p);
 ot_isa ot_qgemm_packed_isa(const ot_qgemm_packed *p);
+/* The kernel that runs it: the ISA's name, or "avx2-u8s7" when AVX2 B fits vpmaddubsw exactly (7-bit
+ * weights, see ot_qgemm_b_fits_u8s7). */
+const char *ot_qgemm_packed_kernel(const ot_qgemm_packed *p);
+/* True when every pair of consecutive k of every column of B (int8, or uint8 - 128) has positive parts
+ * summing to at most 128 and negative parts too: then u8 x s8 pair sums cannot leave int16. */
+bool ot_qgemm_b_fits_u8s7(const ot_qgemm_b *desc);
 
 /* C = epilogue(A * B). a: [M, lda] uint8 (a_signed false) or int8; za in A's type range.
  * threads <= 1 runs on the calling thread; results do not depend on it. */

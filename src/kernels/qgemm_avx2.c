@@ -19,13 +19,26 @@
  *     chunks so a strip's chunk stays in L1 cut cachegrind's L1 misses at 1024^3 by 3x, but measured
  *     2-5% slower at K >= 1024: the hardware streams B from L2 well enough.)
  *   - packing A is vector code end to end (no scalar tail, no memset call), partial-width stores
- *     are piecewise (no memcpy call), and the 8-bit epilogue is specialized per output type. */
+ *     are piecewise (no memcpy call), and the 8-bit epilogue is specialized per output type.
+ *
+ * The u8 x s7 variant (ot_qgemm_isa_avx2_u8s7, chosen by the driver at packing time when B allows it):
+ * vpmaddubsw sums two u8 x s8 products into an int16 lane, saturating. With a in [0, 255] the sum
+ * a0 b0 + a1 b1 stays within int16 for every a exactly when the positive parts of (b0, b1) add up to at
+ * most 128 and so do the negative parts (255 * 128 = 32640 <= 32767). 7-bit weights ([-64, 63], ONNX
+ * Runtime's and octet's reduce_range) always pass; the driver checks every pair, so the results stay
+ * exact and bit-identical to the int16 kernel. Per 4 k and 8 columns: vpmaddubsw, vpmaddwd by ones
+ * (pairs of int16 to int32), vpaddd -- the vpaddd per multiply halves, which is what bounds the int16
+ * loop above.
+ *   packed B: strips of 16 columns; per 4 k, 64 bytes = two ymm: columns 0-7 then 8-15, each 32-bit
+ *             lane holding Bk[4q..4q+3][n] (the AVX-512 VNNI layout; uint8 B is stored as B - 128).
+ *   packed A: rows as uint8 (XOR 0x80 for int8 A), K padded to a multiple of 4, plus each row's sum
+ *             when B has a zero point left in the kernel domain (zbk). */
 #include <immintrin.h>
 
-#include "kernels/qgemm_internal.h"
+#include "kernels/qgemm_avx2_epi.h"
 
 #define MR 6
-#define NR 16
+#define NR OT_QGEMM_AVX2_NR
 /* B (int16 panels) up to this many bytes runs panel-major from L1. */
 #define SMALL_B_BYTES (20 * 1024)
 
@@ -113,137 +126,15 @@ static void pack_a(int16_t *dst, size_t kpad, const ot_qgemm_run *r, int K, int 
     }
 }
 
-/* Epilogue kinds (what is written to C), and their per-call constants. */
-typedef enum { E_S32, E_F32, E_U8, E_U8_FULL, E_S8, E_S8_FULL, E_Q_FLOAT } ekind;
-/* E_U8, E_S8 (and _FULL: the clamp is the type's range, nothing to do): the integer clamp below. */
-
-typedef struct epi_c {
-    bool u8;                     /* uint8 output */
-    __m256i zp16;                /* E_U8, E_S8: zero point, int16 */
-    __m128i blo, bhi;            /* E_U8, E_S8: lo, hi as bytes */
-    __m256 lo, hi;               /* E_Q_FLOAT: lo - zp, hi - zp */
-    __m256i zp32;                /* E_Q_FLOAT: zero point, int32 */
-} epi_c;
-
-/* The first n (< 16) bytes of v to c, widest pieces first. */
-static inline __attribute__((always_inline)) void store_bytes(uint8_t *c, __m128i v, int n) {
-    if (n & 8) {
-        _mm_storel_epi64((__m128i *)c, v);
-        v = _mm_srli_si128(v, 8);
-        c += 8;
-    }
-    uint32_t w = (uint32_t)_mm_cvtsi128_si32(v);
-    if (n & 4) {
-        memcpy(c, &w, 4);
-        w = (uint32_t)_mm_extract_epi32(v, 1);
-        c += 4;
-    }
-    if (n & 2) {
-        uint16_t h = (uint16_t)w;
-        memcpy(c, &h, 2);
-        w >>= 16;
-        c += 2;
-    }
-    if (n & 1) *c = (uint8_t)w;
-}
-
-/* The first n (< 16) dwords of (v0, v1) to c. */
-static inline __attribute__((always_inline)) void store_dwords(void *c, __m256i v0, __m256i v1, int n) {
-    char *p = c;
-    if (n & 8) {
-        _mm256_storeu_si256((__m256i *)p, v0);
-        v0 = v1;
-        p += 32;
-    }
-    __m128i x = _mm256_castsi256_si128(v0);
-    if (n & 4) {
-        _mm_storeu_si128((__m128i *)p, x);
-        x = _mm256_extracti128_si256(v0, 1);
-        p += 16;
-    }
-    if (n & 2) {
-        _mm_storel_epi64((__m128i *)p, x);
-        x = _mm_srli_si128(x, 8);
-        p += 8;
-    }
-    if (n & 1) {
-        int32_t w = _mm_cvtsi128_si32(x);
-        memcpy(p, &w, 4);
-    }
-}
-
-/* One row of a tile: 16 accumulators (columns 0-7 in a0, 8-15 in a1; the column correction is already
- * in) to C, nv of them (16 when full is a constant true). 8-bit outputs, E_U8/E_S8: when every multiplier
- * is finite with |scale| < 0.99 (r->int_clamp), |acc * scale| < 2^31, so the float product converts
- * exactly and clamping after rounding equals clamping before (the bounds are integers, rounding is
- * monotonic): the clamp runs on the packed integers (saturating packs and adds, byte min/max), 4
- * instructions fewer than in float. E_Q_FLOAT: the float clamp of requant.h (which also maps +-inf and
- * NaN). */
-static inline __attribute__((always_inline)) void row_out(ekind k, const epi_c *e, __m256i a0, __m256i a1, __m256 s0,
-                                                          __m256 s1, __m256 b0, __m256 b1, void *dst, int nv,
-                                                          bool full) {
-    switch (k) {
-    case E_S32:
-        if (full || nv == NR) {
-            _mm256_storeu_si256((__m256i *)dst, a0);
-            _mm256_storeu_si256((__m256i *)dst + 1, a1);
-        } else {
-            store_dwords(dst, a0, a1, nv);
-        }
-        break;
-    case E_F32: {
-        __m256 f0 = _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(a0), s0), b0);
-        __m256 f1 = _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(a1), s1), b1);
-        if (full || nv == NR) {
-            _mm256_storeu_ps((float *)dst, f0);
-            _mm256_storeu_ps((float *)dst + 8, f1);
-        } else {
-            store_dwords(dst, _mm256_castps_si256(f0), _mm256_castps_si256(f1), nv);
-        }
-        break;
-    }
-    case E_U8:
-    case E_U8_FULL:
-    case E_S8:
-    case E_S8_FULL: {
-        const bool u8 = k == E_U8 || k == E_U8_FULL;
-        __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_cvtepi32_ps(a0), s0));
-        __m256i i1 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_cvtepi32_ps(a1), s1));
-        __m256i w = _mm256_adds_epi16(_mm256_packs_epi32(i0, i1), e->zp16);   /* saturating: monotonic */
-        __m128i wl = _mm256_castsi256_si128(w), wh = _mm256_extracti128_si256(w, 1);
-        /* lanes: wl = columns 0-3, 8-11; wh = 4-7, 12-15; the dword shuffle puts the bytes in order */
-        __m128i bytes = u8 ? _mm_packus_epi16(wl, wh) : _mm_packs_epi16(wl, wh);
-        bytes = _mm_shuffle_epi32(bytes, 0xD8);
-        if (k == E_U8) bytes = _mm_min_epu8(_mm_max_epu8(bytes, e->blo), e->bhi);
-        if (k == E_S8) bytes = _mm_min_epi8(_mm_max_epi8(bytes, e->blo), e->bhi);
-        if (full || nv == NR) _mm_storeu_si128((__m128i *)dst, bytes);
-        else store_bytes(dst, bytes, nv);
-        break;
-    }
-    case E_Q_FLOAT: {
-        __m256 f0 = _mm256_mul_ps(_mm256_cvtepi32_ps(a0), s0);
-        __m256 f1 = _mm256_mul_ps(_mm256_cvtepi32_ps(a1), s1);
-        f0 = _mm256_min_ps(_mm256_max_ps(f0, e->lo), e->hi);
-        f1 = _mm256_min_ps(_mm256_max_ps(f1, e->lo), e->hi);
-        __m256i i0 = _mm256_add_epi32(_mm256_cvtps_epi32(f0), e->zp32);
-        __m256i i1 = _mm256_add_epi32(_mm256_cvtps_epi32(f1), e->zp32);
-        /* Values are already within the output type: the packs only narrow. */
-        __m256i w = _mm256_permute4x64_epi64(_mm256_packs_epi32(i0, i1), 0xD8);
-        __m128i wl = _mm256_castsi256_si128(w), wh = _mm256_extracti128_si256(w, 1);
-        __m128i bytes = e->u8 ? _mm_packus_epi16(wl, wh) : _mm_packs_epi16(wl, wh);
-        if (full || nv == NR) _mm_storeu_si128((__m128i *)dst, bytes);
-        else store_bytes(dst, bytes, nv);
-        break;
-    }
-    }
-}
-
 /* The inner loops, written out for R rows x W ymm (8 columns each) of accumulators: GCC's own
  * allocation of six row addresses spilled some to the stack inside the loop. Rows 0-2 are a, a + lda,
  * a + 2 lda and rows 3-5 the same from a + 3 lda (r11), so two pointers and one stride address all
  * six. The accumulators are asm operands, the work registers fixed (ymm12-15: GCC allows at most 30
- * operands). Per k pair and row: a dword broadcast, then per ymm of B one vpmaddwd and one vpaddd.
- * (Unrolling two k pairs per trip measured no faster.) */
+ * operands). Each trip is one k step: 4 bytes of each row of packed A, 64 bytes of B.
+ *   int16 (KROW): per row a dword broadcast of A (2 k), then per ymm of B one vpmaddwd and one vpaddd.
+ *   u8 x s7 (SROW): per row a dword broadcast (4 k), then per ymm of B (a memory operand) vpmaddubsw,
+ *   vpmaddwd by the ones in ymm12, vpaddd.
+ * (Unrolling two k steps per trip measured no faster.) */
 #define KA0(o) #o "(%[a])"
 #define KA1(o) #o "(%[a],%[l],1)"
 #define KA2(o) #o "(%[a],%[l],2)"
@@ -260,15 +151,28 @@ static inline __attribute__((always_inline)) void row_out(ekind k, const epi_c *
     "vpaddd %%ymm15, %[c" #i "0], %[c" #i "0]\n\t"       \
     "vpmaddwd %%ymm13, %%ymm14, %%ymm14\n\t"             \
     "vpaddd %%ymm14, %[c" #i "1], %[c" #i "1]\n\t"
-#define KROWS1(W, o) KROW##W(KA0(o), 0)
-#define KROWS2(W, o) KROWS1(W, o) KROW##W(KA1(o), 1)
-#define KROWS3(W, o) KROWS2(W, o) KROW##W(KA2(o), 2)
-#define KROWS4(W, o) KROWS3(W, o) KROW##W(KA3(o), 3)
-#define KROWS5(W, o) KROWS4(W, o) KROW##W(KA4(o), 4)
-#define KROWS6(W, o) KROWS5(W, o) KROW##W(KA5(o), 5)
-#define KLDB1(o) "vmovdqa " #o "(%[b]), %%ymm12\n\t"
-#define KLDB2(o) KLDB1(o) "vmovdqa " #o "+32(%[b]), %%ymm13\n\t"
-#define KSTEP(R, W, ao, bo) KLDB##W(bo) KROWS##R(W, ao)
+#define SROW1(addr, i)                                   \
+    "vpbroadcastd " addr ", %%ymm14\n\t"                 \
+    "vpmaddubsw (%[b]), %%ymm14, %%ymm15\n\t"            \
+    "vpmaddwd %%ymm12, %%ymm15, %%ymm15\n\t"             \
+    "vpaddd %%ymm15, %[c" #i "0], %[c" #i "0]\n\t"
+#define SROW2(addr, i)                                   \
+    SROW1(addr, i)                                       \
+    "vpmaddubsw 32(%[b]), %%ymm14, %%ymm13\n\t"          \
+    "vpmaddwd %%ymm12, %%ymm13, %%ymm13\n\t"             \
+    "vpaddd %%ymm13, %[c" #i "1], %[c" #i "1]\n\t"
+#define KROWS1(ROW, W) ROW##W(KA0(0), 0)
+#define KROWS2(ROW, W) KROWS1(ROW, W) ROW##W(KA1(0), 1)
+#define KROWS3(ROW, W) KROWS2(ROW, W) ROW##W(KA2(0), 2)
+#define KROWS4(ROW, W) KROWS3(ROW, W) ROW##W(KA3(0), 3)
+#define KROWS5(ROW, W) KROWS4(ROW, W) ROW##W(KA4(0), 4)
+#define KROWS6(ROW, W) KROWS5(ROW, W) ROW##W(KA5(0), 5)
+#define KLDB1 "vmovdqa (%[b]), %%ymm12\n\t"
+#define KLDB2 KLDB1 "vmovdqa 32(%[b]), %%ymm13\n\t"
+#define KSTEP_k(R, W) KLDB##W KROWS##R(KROW, W)
+#define KSTEP_s(R, W) KROWS##R(SROW, W)
+#define KPRO_k ""
+#define KPRO_s "vpcmpeqw %%ymm12, %%ymm12, %%ymm12\n\tvpsrlw $15, %%ymm12, %%ymm12\n\t"   /* int16 ones */
 /* One or two rows do little work per byte of B (M = 1: a GEMV streaming B from L3): prefetch ahead. */
 #define KPF1 "prefetcht0 1024(%[b])\n\t"
 #define KPF2 KPF1
@@ -276,6 +180,9 @@ static inline __attribute__((always_inline)) void row_out(ekind k, const epi_c *
 #define KPF4 ""
 #define KPF5 ""
 #define KPF6 ""
+/* The first tile of each strip of a large B is the one that reads the strip from memory (the other
+ * tiles find it in L2): it prefetches far enough ahead to cover the memory latency. */
+#define KPF_FAR "prefetcht0 8192(%[b])\n\t"
 #define KACC1_1 [c00] "+x"(c[0])
 #define KACC1_2 KACC1_1, [c01] "+x"(c[1])
 #define KACC2_1 KACC1_1, [c10] "+x"(c[2])
@@ -288,23 +195,20 @@ static inline __attribute__((always_inline)) void row_out(ekind k, const epi_c *
 #define KACC5_2 KACC4_2, [c40] "+x"(c[8]), [c41] "+x"(c[9])
 #define KACC6_1 KACC5_1, [c50] "+x"(c[10])
 #define KACC6_2 KACC5_2, [c50] "+x"(c[10]), [c51] "+x"(c[11])
-/* c[2 i + j]: row i, ymm j (j < W). */
-/* The first tile of each strip of a large B is the one that reads the strip from memory (the other
- * tiles find it in L2): it prefetches far enough ahead to cover the memory latency. */
-#define KPF_FAR "prefetcht0 8192(%[b])\n\t"
-#define KERNEL(R, W) KERNEL_AS(R, W, R##x##W, KPF##R)
-#define KERNEL_FAR(R, W) KERNEL_AS(R, W, R##x##W##_far, KPF_FAR)
-#define KERNEL_AS(R, W, NAME, PF)                                                                               \
-    static inline __attribute__((always_inline)) void kernel_##NAME(const int16_t *a, size_t lda,             \
-                                                                        const int16_t *b, int kp, __m256i c[12]) { \
-        size_t l = lda * sizeof(int16_t);                                                                       \
-        long n = kp;                                                                                            \
+/* c[2 i + j]: row i, ymm j (j < W). kernel_<T><R>x<W>[_far]: T = k (int16) or s (u8 x s7); l is the
+ * byte distance between rows of packed A, n the number of k steps. */
+#define KERNEL(T, R, W) KERNEL_AS(T, R, W, T##R##x##W, KPF##R)
+#define KERNEL_FAR(T, R, W) KERNEL_AS(T, R, W, T##R##x##W##_far, KPF_FAR)
+#define KERNEL_AS(T, R, W, NAME, PF)                                                                            \
+    static inline __attribute__((always_inline)) void kernel_##NAME(const void *a, size_t l, const void *b,    \
+                                                                        int steps, __m256i c[12]) {             \
+        long n = steps;                                                                                         \
         if (n > 0)                                                                                              \
-            __asm__("lea (%[a],%[l],2), %%r11\n\t"                                                              \
+            __asm__(KPRO_##T "lea (%[a],%[l],2), %%r11\n\t"                                                     \
                     "add %[l], %%r11\n\t"                                                                       \
                     "mov %[n], %%rcx\n\t"                                                                       \
                     ".p2align 5\n\t"                                                                              \
-                    "1:\n\t" PF KSTEP(R, W, 0, 0)                                                               \
+                    "1:\n\t" PF KSTEP_##T(R, W)                                                                  \
                     "add $64, %[b]\n\t"                                                                         \
                     "add $4, %[a]\n\t"                                                                          \
                     "add $4, %%r11\n\t"                                                                         \
@@ -314,28 +218,48 @@ static inline __attribute__((always_inline)) void row_out(ekind k, const epi_c *
                     : [l] "r"(l), [n] "r"(n)                                                                    \
                     : "rcx", "r11", "xmm12", "xmm13", "xmm14", "xmm15", "memory", "cc");                        \
     }
-KERNEL(1, 1) KERNEL(2, 1) KERNEL(3, 1) KERNEL(4, 1) KERNEL(5, 1) KERNEL(6, 1)
-KERNEL(1, 2) KERNEL(2, 2) KERNEL(3, 2) KERNEL(4, 2) KERNEL(5, 2) KERNEL(6, 2)
-KERNEL_FAR(1, 1) KERNEL_FAR(2, 1) KERNEL_FAR(3, 1) KERNEL_FAR(4, 1) KERNEL_FAR(5, 1) KERNEL_FAR(6, 1)
-KERNEL_FAR(1, 2) KERNEL_FAR(2, 2) KERNEL_FAR(3, 2) KERNEL_FAR(4, 2) KERNEL_FAR(5, 2) KERNEL_FAR(6, 2)
+#define KERNELS(T)                                                                                              \
+    KERNEL(T, 1, 1) KERNEL(T, 2, 1) KERNEL(T, 3, 1) KERNEL(T, 4, 1) KERNEL(T, 5, 1) KERNEL(T, 6, 1)          \
+    KERNEL(T, 1, 2) KERNEL(T, 2, 2) KERNEL(T, 3, 2) KERNEL(T, 4, 2) KERNEL(T, 5, 2) KERNEL(T, 6, 2)          \
+    KERNEL_FAR(T, 1, 1) KERNEL_FAR(T, 2, 1) KERNEL_FAR(T, 3, 1) KERNEL_FAR(T, 4, 1) KERNEL_FAR(T, 5, 1)      \
+    KERNEL_FAR(T, 6, 1) KERNEL_FAR(T, 1, 2) KERNEL_FAR(T, 2, 2) KERNEL_FAR(T, 3, 2) KERNEL_FAR(T, 4, 2)      \
+    KERNEL_FAR(T, 5, 2) KERNEL_FAR(T, 6, 2)
+KERNELS(k)
+KERNELS(s)
 
 /* One tile: R <= 6 rows (R and k are constants after inlining) x 16 columns (8 when half) from n,
- * over kp pairs of k. c[] is indexed by constants only, so it lives in registers. */
-static inline __attribute__((always_inline)) void tile(const ot_qgemm_run *r, const epi_c *e, const int16_t *a,
-                                                       size_t lda, const int16_t *b, int kp, int m, int n, int nv,
-                                                       int R, ekind k, bool full, bool half, bool far) {
+ * over `steps` k steps; a points at the tile's first packed row, lb bytes apart. c[] is indexed by
+ * constants only, so it lives in registers. s7: the u8 x s7 kernel, and rs (when not NULL) the rows'
+ * sums of A for the zbk correction. */
+static inline __attribute__((always_inline)) void tile(const ot_qgemm_run *r, const epi_c *e, const void *a,
+                                                       size_t lb, const void *b, int steps, int m, int n, int nv,
+                                                       int R, ekind k, bool full, bool half, bool far, bool s7,
+                                                       const int32_t *rs) {
     __m256i c[12];
     const int32_t *cc = r->colcorr + n;
     __m256i lo = _mm256_loadu_si256((const __m256i *)cc), hi = _mm256_loadu_si256((const __m256i *)(cc + 8));
     for (int i = 0; i < 6; i++) c[2 * i] = lo, c[2 * i + 1] = hi;
-#define K(RR)                                                 \
-    case RR:                                                  \
-        if (far && half) kernel_##RR##x1_far(a, lda, b, kp, c); \
-        else if (far) kernel_##RR##x2_far(a, lda, b, kp, c);  \
-        else if (half) kernel_##RR##x1(a, lda, b, kp, c);     \
-        else kernel_##RR##x2(a, lda, b, kp, c);               \
+    if (s7 && rs) {   /* - zbk[n] * rowsum[m] */
+        __m256i z0 = _mm256_loadu_si256((const __m256i *)(r->zbk + n));
+        __m256i z1 = _mm256_loadu_si256((const __m256i *)(r->zbk + n + 8));
+        for (int i = 0; i < R; i++) {
+            __m256i s = _mm256_set1_epi32(rs[i]);
+            c[2 * i] = _mm256_sub_epi32(c[2 * i], _mm256_mullo_epi32(z0, s));
+            c[2 * i + 1] = _mm256_sub_epi32(c[2 * i + 1], _mm256_mullo_epi32(z1, s));
+        }
+    }
+#define K(T, RR)                                                           \
+    case RR:                                                               \
+        if (far && half) kernel_##T##RR##x1_far(a, lb, b, steps, c);       \
+        else if (far) kernel_##T##RR##x2_far(a, lb, b, steps, c);          \
+        else if (half) kernel_##T##RR##x1(a, lb, b, steps, c);             \
+        else kernel_##T##RR##x2(a, lb, b, steps, c);                       \
         break;
-    switch (R) { K(1) K(2) K(3) K(4) K(5) K(6) }
+    if (s7) {
+        switch (R) { K(s, 1) K(s, 2) K(s, 3) K(s, 4) K(s, 5) K(s, 6) }
+    } else {
+        switch (R) { K(k, 1) K(k, 2) K(k, 3) K(k, 4) K(k, 5) K(k, 6) }
+    }
 #undef K
     __m256 s0 = _mm256_setzero_ps(), s1 = s0, bf0 = s0, bf1 = s0;
     if (k != E_S32) {
@@ -354,47 +278,109 @@ static inline __attribute__((always_inline)) void tile(const ot_qgemm_run *r, co
 }
 
 /* Full tiles (6 rows, 16 columns) get their own instance; the rest one per row count and width. */
-static inline __attribute__((always_inline)) void tile_k(const ot_qgemm_run *r, const epi_c *e, const int16_t *a,
-                                                         size_t lda, const int16_t *b, int kp, int m, int n, int nv,
-                                                         int R, ekind k, bool far) {
+static inline __attribute__((always_inline)) void tile_k(const ot_qgemm_run *r, const epi_c *e, const void *a,
+                                                         size_t lb, const void *b, int steps, int m, int n, int nv,
+                                                         int R, ekind k, bool far, bool s7, const int32_t *rs) {
     if (R == MR && nv == NR) {
-        if (far) tile(r, e, a, lda, b, kp, m, n, nv, MR, k, true, false, true);
-        else tile(r, e, a, lda, b, kp, m, n, nv, MR, k, true, false, false);
+        if (far) tile(r, e, a, lb, b, steps, m, n, nv, MR, k, true, false, true, s7, rs);
+        else tile(r, e, a, lb, b, steps, m, n, nv, MR, k, true, false, false, s7, rs);
         return;
     }
-#define CASE(h)                                                                  \
-    switch (R) {                                                                 \
-    case 1: tile(r, e, a, lda, b, kp, m, n, nv, 1, k, false, h, far); break;     \
-    case 2: tile(r, e, a, lda, b, kp, m, n, nv, 2, k, false, h, far); break;     \
-    case 3: tile(r, e, a, lda, b, kp, m, n, nv, 3, k, false, h, far); break;     \
-    case 4: tile(r, e, a, lda, b, kp, m, n, nv, 4, k, false, h, far); break;     \
-    case 5: tile(r, e, a, lda, b, kp, m, n, nv, 5, k, false, h, far); break;     \
-    default: tile(r, e, a, lda, b, kp, m, n, nv, 6, k, false, h, far); break;    \
+#define CASE(h)                                                                            \
+    switch (R) {                                                                           \
+    case 1: tile(r, e, a, lb, b, steps, m, n, nv, 1, k, false, h, far, s7, rs); break;     \
+    case 2: tile(r, e, a, lb, b, steps, m, n, nv, 2, k, false, h, far, s7, rs); break;     \
+    case 3: tile(r, e, a, lb, b, steps, m, n, nv, 3, k, false, h, far, s7, rs); break;     \
+    case 4: tile(r, e, a, lb, b, steps, m, n, nv, 4, k, false, h, far, s7, rs); break;     \
+    case 5: tile(r, e, a, lb, b, steps, m, n, nv, 5, k, false, h, far, s7, rs); break;     \
+    default: tile(r, e, a, lb, b, steps, m, n, nv, 6, k, false, h, far, s7, rs); break;    \
     }
     if (nv <= 8) CASE(true) else CASE(false)
 #undef CASE
 }
 
+/* u8 x s7: rows of A as bytes (XOR vx), 16 at a time like pack_a_row; returns the row's sum of A_u
+ * over k < K when sum (the bytes stored from K to the end of the last group are zero). */
+static inline int32_t pack_a_row_u8(uint8_t *dst, const uint8_t *a, int K, __m128i vx, bool safe16, bool sum) {
+    __m128i acc = _mm_setzero_si128(), zero = _mm_setzero_si128();
+    int k = 0;
+    for (; k + 16 <= K; k += 16) {
+        __m128i v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(a + k)), vx);
+        _mm_storeu_si128((__m128i *)(dst + k), v);
+        if (sum) acc = _mm_add_epi64(acc, _mm_sad_epu8(v, zero));
+    }
+    int len = K - k;
+    if (len > 0) {
+        __m128i v;
+        if (K >= 16) {
+            v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(a + K - 16)), vx);
+            v = _mm_shuffle_epi8(v, _mm_load_si128((const __m128i *)kTail[16 - len]));
+        } else if (safe16) {
+            v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)a), vx);
+            v = _mm_shuffle_epi8(v, _mm_load_si128((const __m128i *)kKeep[len]));
+        } else {
+            uint8_t t[16] = {0};
+            memcpy(t, a, (size_t)len);
+            v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)t), vx);
+            v = _mm_shuffle_epi8(v, _mm_load_si128((const __m128i *)kKeep[len]));
+        }
+        _mm_storeu_si128((__m128i *)(dst + k), v);
+        if (sum) acc = _mm_add_epi64(acc, _mm_sad_epu8(v, zero));
+    }
+    return (int32_t)(_mm_cvtsi128_si64(acc) + _mm_extract_epi64(acc, 1));
+}
+
+/* Rows [m, m + rows) of A to dst: int16 (stride kpad elements) or, s7, bytes (stride kpad) with the
+ * rows' sums in rs when rs is not NULL. */
+static void pack_rows(void *dst, size_t kpad, const ot_qgemm_run *r, int K, int m, int rows, bool s7, int32_t *rs) {
+    if (!s7) {
+        pack_a(dst, kpad, r, K, m, rows);
+        return;
+    }
+    const __m128i vx = _mm_set1_epi8((char)r->a_xor);
+    size_t end = (size_t)(r->M - 1) * (size_t)r->lda + (size_t)K;
+    for (int i = 0; i < rows; i++) {
+        size_t off = (size_t)(m + i) * (size_t)r->lda;
+        int32_t s = pack_a_row_u8((uint8_t *)dst + (size_t)i * kpad, r->a + off, K, vx, off + 16 <= end, rs != NULL);
+        if (rs) rs[i] = s;
+    }
+}
+
+/* Bytes of B per strip per k step are 64 in both kernels; a k step is 2 k (int16) or 4 k (s7). */
+#define STEP_K(s7) ((s7) ? 4 : 2)
+#define ELEM(s7) ((s7) ? sizeof(uint8_t) : sizeof(int16_t))
+
+/* Scratch: s7 puts the row sums (one int32 per row of the block, 64-byte aligned) before packed A. */
+static inline void split_scratch(void *scratch, int rows, bool s7, bool sums, void **apk, int32_t **rs) {
+    size_t rs_bytes = s7 ? ((size_t)(rows + MR) * sizeof(int32_t) + 63) / 64 * 64 : 0;
+    *rs = (s7 && sums) ? scratch : NULL;
+    *apk = (char *)scratch + rs_bytes;
+}
+
 /* Small B: pack a group of rows (a few KiB, so it stays in L1 with B) and run each of its panels of 6
  * rows against every strip. */
 static inline __attribute__((always_inline)) void run_small(const ot_qgemm_packed *p, const ot_qgemm_run *r,
-                                                            const epi_c *e, int16_t *apk, int m0, int m1, int n0,
-                                                            int n1, ekind k) {
-    const int kpad = p->kpad, kp = kpad / 2;
-    const int16_t *bdata = p->data;
+                                                            const epi_c *e, void *scratch, int m0, int m1, int n0,
+                                                            int n1, ekind k, bool s7) {
+    const int kpad = p->kpad, steps = kpad / STEP_K(s7);
+    const char *bdata = p->data;
+    void *apk;
+    int32_t *rs;
+    split_scratch(scratch, m1 - m0, s7, r->zbk != NULL, &apk, &rs);
     /* (K = 0: no columns to pack; the group only has to be a positive number of panels) */
-    int group = MR * (int)(8192 / ((size_t)MR * (size_t)(kpad > 0 ? kpad : 1) * sizeof(int16_t)));
+    int group = MR * (int)(8192 / ((size_t)MR * (size_t)(kpad > 0 ? kpad : 1) * ELEM(s7)));
     if (group < MR) group = MR;
     for (int g = m0; g < m1; g += group) {
         int g1 = m1 - g < group ? m1 : g + group;
-        pack_a(apk, (size_t)kpad, r, p->K, g, g1 - g);
+        pack_rows(apk, (size_t)kpad, r, p->K, g, g1 - g, s7, rs);
         for (int m = g; m < g1; m += MR) {
             int R = g1 - m < MR ? g1 - m : MR;
-            const int16_t *ap = apk + (size_t)(m - g) * (size_t)kpad;
+            const char *ap = (const char *)apk + (size_t)(m - g) * (size_t)kpad * ELEM(s7);
             for (int n = n0; n < n1; n += NR) {
-                const int16_t *bs = bdata + (size_t)(n / NR) * (size_t)kp * 2 * NR;
+                const char *bs = bdata + (size_t)(n / NR) * (size_t)steps * 64;
                 int nv = n1 - n < NR ? n1 - n : NR;
-                tile_k(r, e, ap, (size_t)kpad, bs, kp, m, n, nv, R, k, false);
+                tile_k(r, e, ap, (size_t)kpad * ELEM(s7), bs, steps, m, n, nv, R, k, false, s7,
+                       rs ? rs + (m - g) : NULL);
             }
         }
     }
@@ -402,33 +388,38 @@ static inline __attribute__((always_inline)) void run_small(const ot_qgemm_packe
 
 /* Large B: pack the block's rows (L2), then strip by strip, all panels. */
 static inline __attribute__((always_inline)) void run_large(const ot_qgemm_packed *p, const ot_qgemm_run *r,
-                                                            const epi_c *e, int16_t *apk, int m0, int m1, int n0,
-                                                            int n1, ekind k) {
-    const int kpad = p->kpad, kp = kpad / 2, rows = m1 - m0;
-    const int16_t *bdata = p->data;
-    pack_a(apk, (size_t)kpad, r, p->K, m0, rows);
+                                                            const epi_c *e, void *scratch, int m0, int m1, int n0,
+                                                            int n1, ekind k, bool s7) {
+    const int kpad = p->kpad, steps = kpad / STEP_K(s7), rows = m1 - m0;
+    const char *bdata = p->data;
+    void *apk;
+    int32_t *rs;
+    split_scratch(scratch, rows, s7, r->zbk != NULL, &apk, &rs);
+    const size_t lb = (size_t)kpad * ELEM(s7);
+    pack_rows(apk, (size_t)kpad, r, p->K, m0, rows, s7, rs);
     for (int n = n0; n < n1; n += NR) {
-        const int16_t *bs = bdata + (size_t)(n / NR) * (size_t)kp * 2 * NR;
+        const char *bs = bdata + (size_t)(n / NR) * (size_t)steps * 64;
         int nv = n1 - n < NR ? n1 - n : NR;
         for (int i = 0; i < rows; i += MR)
-            tile_k(r, e, apk + (size_t)i * kpad, (size_t)kpad, bs, kp, m0 + i, n, nv, rows - i < MR ? rows - i : MR, k,
-                   i == 0);
+            tile_k(r, e, (const char *)apk + (size_t)i * lb, lb, bs, steps, m0 + i, n, nv,
+                   rows - i < MR ? rows - i : MR, k, i == 0, s7, rs ? rs + i : NULL);
     }
 }
 
 static inline __attribute__((always_inline)) void run(const ot_qgemm_packed *p, const ot_qgemm_run *r,
                                                       const epi_c *e, void *scratch, int m0, int m1, int n0, int n1,
-                                                      ekind k) {
-    if (b_size(p->kpad, p->npad) <= SMALL_B_BYTES) run_small(p, r, e, scratch, m0, m1, n0, n1, k);
-    else run_large(p, r, e, scratch, m0, m1, n0, n1, k);
+                                                      ekind k, bool s7) {
+    if (p->isa->b_size(p->kpad, p->npad) <= SMALL_B_BYTES) run_small(p, r, e, scratch, m0, m1, n0, n1, k, s7);
+    else run_large(p, r, e, scratch, m0, m1, n0, n1, k, s7);
 }
 
-static void block(const ot_qgemm_packed *p, const ot_qgemm_run *r, int m0, int m1, int n0, int n1, void *scratch) {
+static inline __attribute__((always_inline)) void block_as(const ot_qgemm_packed *p, const ot_qgemm_run *r, int m0,
+                                                           int m1, int n0, int n1, void *scratch, bool s7) {
     epi_c e;
     memset(&e, 0, sizeof e);
     switch (r->type) {
-    case OT_QGEMM_OUT_S32: run(p, r, &e, scratch, m0, m1, n0, n1, E_S32); break;
-    case OT_QGEMM_OUT_F32: run(p, r, &e, scratch, m0, m1, n0, n1, E_F32); break;
+    case OT_QGEMM_OUT_S32: run(p, r, &e, scratch, m0, m1, n0, n1, E_S32, s7); break;
+    case OT_QGEMM_OUT_F32: run(p, r, &e, scratch, m0, m1, n0, n1, E_F32, s7); break;
     case OT_QGEMM_OUT_U8:
     case OT_QGEMM_OUT_S8: {
         e.u8 = r->type == OT_QGEMM_OUT_U8;
@@ -442,21 +433,47 @@ static void block(const ot_qgemm_packed *p, const ot_qgemm_run *r, int m0, int m
         e.zp32 = _mm256_set1_epi32(r->zp);
         /* (one branch per kind: each call is its own specialized copy) */
         if (r->int_clamp && e.u8 && full)
-            run(p, r, &e, scratch, m0, m1, n0, n1, E_U8_FULL);
+            run(p, r, &e, scratch, m0, m1, n0, n1, E_U8_FULL, s7);
         else if (r->int_clamp && e.u8)
-            run(p, r, &e, scratch, m0, m1, n0, n1, E_U8);
+            run(p, r, &e, scratch, m0, m1, n0, n1, E_U8, s7);
         else if (r->int_clamp && full)
-            run(p, r, &e, scratch, m0, m1, n0, n1, E_S8_FULL);
+            run(p, r, &e, scratch, m0, m1, n0, n1, E_S8_FULL, s7);
         else if (r->int_clamp)
-            run(p, r, &e, scratch, m0, m1, n0, n1, E_S8);
+            run(p, r, &e, scratch, m0, m1, n0, n1, E_S8, s7);
         else
-            run(p, r, &e, scratch, m0, m1, n0, n1, E_Q_FLOAT);
+            run(p, r, &e, scratch, m0, m1, n0, n1, E_Q_FLOAT, s7);
         break;
     }
     }
 }
 
+static void block(const ot_qgemm_packed *p, const ot_qgemm_run *r, int m0, int m1, int n0, int n1, void *scratch) {
+    block_as(p, r, m0, m1, n0, n1, scratch, false);
+}
+
+/* u8 x s7: B in the VNNI layout with 16-column strips, bytes of A plus row sums. */
+static size_t b_size_s7(int kpad, int npad) { return (size_t)kpad * (size_t)npad; }
+
+static void pack_b_s7(void *dst, const int16_t *bk, int K, int N, int kpad, int npad) {
+    ot_qgemm_pack_b_quads(dst, bk, K, N, kpad, npad, NR);
+}
+
+static size_t scratch_size_s7(int mb, int kpad, int npad) {
+    (void)npad;
+    size_t rows = (size_t)(mb + MR - 1) / MR * MR;
+    return rows * (size_t)kpad + ((rows + MR) * sizeof(int32_t) + 63) / 64 * 64 + 64;
+}
+
+static void block_s7(const ot_qgemm_packed *p, const ot_qgemm_run *r, int m0, int m1, int n0, int n1, void *scratch) {
+    block_as(p, r, m0, m1, n0, n1, scratch, true);
+}
+
 const ot_qgemm_isa ot_qgemm_isa_avx2 = {
-    .mr = MR, .nr = NR, .kstep = 2, .bk_kind = OT_QGEMM_BK_ZB,
+    .name = "avx2", .mr = MR, .nr = NR, .kstep = 2, .bk_kind = OT_QGEMM_BK_ZB,
     .b_size = b_size, .pack_b = pack_b, .scratch_size = scratch_size, .block = block,
+};
+
+const ot_qgemm_isa ot_qgemm_isa_avx2_u8s7 = {
+    .name = "avx2-u8s7", .mr = MR, .nr = NR, .kstep = 4, .bk_kind = OT_QGEMM_BK_S8,
+    .b_size = b_size_s7, .pack_b = pack_b_s7, .scratch_size = scratch_size_s7, .block = block_s7,
 };

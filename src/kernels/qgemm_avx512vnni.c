@@ -21,18 +21,7 @@
 static size_t b_size(int kpad, int npad) { return (size_t)kpad * (size_t)npad; }
 
 static void pack_b(void *dst, const int16_t *bk, int K, int N, int kpad, int npad) {
-    int8_t *d = dst;
-    int kq = kpad / 4;
-    for (int s = 0; s < npad / NR; s++)
-        for (int q = 0; q < kq; q++)
-            for (int j = 0; j < NR; j++) {
-                int n = s * NR + j;
-                int8_t *o = d + ((size_t)s * kq + q) * 4 * NR + (size_t)j * 4;
-                for (int t = 0; t < 4; t++) {
-                    int k = 4 * q + t;
-                    o[t] = (n < N && k < K) ? (int8_t)bk[(size_t)k * N + n] : 0;
-                }
-            }
+    ot_qgemm_pack_b_quads(dst, bk, K, N, kpad, npad, NR);
 }
 
 static size_t scratch_size(int mb, int kpad, int npad) {
@@ -158,6 +147,6 @@ static void block(const ot_qgemm_packed *p, const ot_qgemm_run *r, int m0, int m
 }
 
 const ot_qgemm_isa ot_qgemm_isa_avx512vnni = {
-    .mr = MR, .nr = NR, .kstep = 4, .bk_kind = OT_QGEMM_BK_S8,
+    .name = "avx512vnni", .mr = MR, .nr = NR, .kstep = 4, .bk_kind = OT_QGEMM_BK_S8,
     .b_size = b_size, .pack_b = pack_b, .scratch_size = scratch_size, .block = block,
 };

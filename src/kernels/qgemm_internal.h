@@ -42,6 +42,7 @@ typedef struct ot_qgemm_run {
 } ot_qgemm_run;
 
 typedef struct ot_qgemm_isa {
+    const char *name;         /* for tests and `octet info`: "scalar", "avx2", "avx2-u8s7", "avx512vnni" */
     int mr, nr;               /* register tile: rows x columns */
     int kstep;                /* K is padded with zeros to a multiple of this */
     ot_qgemm_bk_kind bk_kind;
@@ -70,6 +71,13 @@ struct ot_qgemm_packed {
 extern const ot_qgemm_isa ot_qgemm_isa_scalar;
 extern const ot_qgemm_isa ot_qgemm_isa_avx2;
 extern const ot_qgemm_isa ot_qgemm_isa_avx512vnni;
+/* AVX2 with vpmaddubsw, for B whose k pairs cannot saturate it (see qgemm_avx2.c); the driver picks it
+ * in place of ot_qgemm_isa_avx2 when ot_qgemm_b_fits_u8s7 holds. */
+extern const ot_qgemm_isa ot_qgemm_isa_avx2_u8s7;
+
+/* Bk ([K][N] int16, values in int8) in strips of nr columns, per 4 consecutive k one 32-bit lane per
+ * column holding Bk[4q..4q+3][n]; zero past K and N. The layout of vpdpbusd and of vpmaddubsw pairs. */
+void ot_qgemm_pack_b_quads(void *dst, const int16_t *bk, int K, int N, int kpad, int npad, int nr);
 
 /* Scalar epilogues: the definition every SIMD variant reproduces op for op (see requant.h). */
 static inline float ot_qgemm_epi_f32(int32_t acc, float scale, float biasf) {

@@ -37,6 +37,6 @@ static void block(const ot_qgemm_packed *p, const ot_qgemm_run *r, int m0, int m
 }
 
 const ot_qgemm_isa ot_qgemm_isa_scalar = {
-    .mr = 1, .nr = 16, .kstep = 1, .bk_kind = OT_QGEMM_BK_ZB,
+    .name = "scalar", .mr = 1, .nr = 16, .kstep = 1, .bk_kind = OT_QGEMM_BK_ZB,
     .b_size = b_size, .pack_b = pack_b, .scratch_size = scratch_size, .block = block,
 };

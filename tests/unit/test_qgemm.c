@@ -47,6 +47,36 @@ static void problem_free(problem *p) {
     free(p->biasf);
 }
 
+/* When set, problem_make draws B for the AVX2 u8 x s7 kernel: B - (unsigned ? 128 : 0) mostly in
+ * [-64, 64], with pairs of k (2p, 2p + 1) on the edge of what vpmaddubsw sums exactly. */
+static bool g_b7;
+
+static void set_b(problem *p, int k, int n, int v) {
+    size_t off = p->b_trans ? (size_t)n * p->ldb + (size_t)k : (size_t)k * p->ldb + (size_t)n;
+    p->b[off] = (uint8_t)(p->b_signed ? v : v + 128);
+}
+
+static void make_b7(problem *p, bool extreme) {
+    /* (b0, b1): positive parts sum to <= 128, negative parts too; with A_u = 255 the pair sums reach
+     * +-32640, next to int16's limits */
+    static const int edge[][2] = {{127, 1}, {1, 127}, {-128, 0}, {0, -128}, {64, 64}, {-64, -64},
+                                  {127, -128}, {-128, 127}, {100, 28}, {-100, -28}};
+    const int ne = (int)(sizeof edge / sizeof edge[0]);
+    for (int n = 0; n < p->N; n++)
+        for (int k = 0; k < p->K; k += 2) {
+            int b0, b1;
+            if (extreme || rnd() % 4 == 0) {
+                int e = extreme ? (n + k / 2) % ne : (int)(rnd() % (uint32_t)ne);
+                b0 = edge[e][0], b1 = edge[e][1];
+            } else {
+                b0 = rint_in(-64, 64), b1 = rint_in(-64, 64);
+            }
+            if (k + 1 >= p->K) b0 = b0 + b1 > 127 ? 127 : b0 + b1 < -128 ? -128 : b0 + b1;
+            set_b(p, k, n, b0);
+            if (k + 1 < p->K) set_b(p, k + 1, n, b1);
+        }
+}
+
 /* mode 0: random; 1: extreme operands (largest |products|); 2: random with large / non-finite scales
  * (compared with the reference only). */
 static void problem_make(problem *p, int M, int N, int K, ot_qgemm_out_type type, int mode) {
@@ -86,6 +116,7 @@ static void problem_make(problem *p, int M, int N, int K, ot_qgemm_out_type type
         p->per_col_zb = true;
         for (int i = 0; i < N; i++) p->zb[i] = bhi;
     }
+    if (g_b7) make_b7(p, mode == 1);
     p->has_bias = rnd() & 1;
     if (p->has_bias) {
         p->bias = malloc(sizeof(int32_t) * N);
@@ -236,7 +267,7 @@ static void test_ref_hand(void **state) {
 }
 
 /* ---- every variant against the reference ---- */
-static int g_checked;
+static int g_checked, g_u8s7;
 
 static void run_variant_case(ot_isa isa, problem *p, int threads) {
     size_t nb = out_bytes(p);
@@ -247,6 +278,10 @@ static void run_variant_case(ot_isa isa, problem *p, int threads) {
     ot_qgemm_packed *pb = NULL;
     assert_int_equal(ot_qgemm_pack_b_isa(&pb, &d, isa), OCTET_OK);
     assert_int_equal(ot_qgemm_packed_isa(pb), isa);
+    bool u8s7 = strcmp(ot_qgemm_packed_kernel(pb), "avx2-u8s7") == 0;
+    assert_true(u8s7 == (isa == OT_ISA_AVX2 && ot_qgemm_b_fits_u8s7(&d)));
+    if (g_b7 && isa == OT_ISA_AVX2) assert_true(u8s7);
+    g_u8s7 += u8s7;
     ot_qgemm_out o1 = problem_out(p, c1), o2 = problem_out(p, c2);
     assert_int_equal(ot_qgemm(pb, p->M, p->a, p->lda, p->za, p->a_signed, &o1, threads), OCTET_OK);
     assert_int_equal(ot_qgemm_ref(&d, p->M, p->a, p->lda, p->za, p->a_signed, &o2), OCTET_OK);
@@ -261,7 +296,7 @@ static void run_variant_case(ot_isa isa, problem *p, int threads) {
 }
 
 static void check_variant(ot_isa isa) {
-    g_checked = 0;
+    g_checked = 0, g_u8s7 = 0;
     /* All combinations of the small sizes, every epilogue in turn. */
     for (int i = 0; i < 7; i++)
         for (int j = 0; j < 7; j++)
@@ -324,7 +359,8 @@ static void check_variant(ot_isa isa) {
         run_variant_case(isa, &p, 1 + it % 2);
         problem_free(&p);
     }
-    print_message("qgemm %s: %d cases bit-exact with the reference\n", ot_isa_name(isa), g_checked);
+    print_message("qgemm %s%s: %d cases bit-exact with the reference (%d on the u8 x s7 kernel)\n", ot_isa_name(isa),
+                  g_b7 ? " with 7-bit B" : "", g_checked, g_u8s7);
 }
 
 static void variant_or_skip(ot_isa isa) {
@@ -338,6 +374,46 @@ static void variant_or_skip(ot_isa isa) {
 static void test_scalar(void **state) { (void)state, variant_or_skip(OT_ISA_SCALAR); }
 static void test_avx2(void **state) { (void)state, variant_or_skip(OT_ISA_AVX2); }
 static void test_avx512vnni(void **state) { (void)state, variant_or_skip(OT_ISA_AVX512VNNI); }
+/* The AVX2 u8 x s7 kernel (vpmaddubsw), which the driver picks when B cannot saturate it. */
+static void test_avx2_u8s7(void **state) {
+    (void)state;
+    g_b7 = true;
+    variant_or_skip(OT_ISA_AVX2);
+    g_b7 = false;
+}
+
+/* Which B fits u8 x s7: pairs of k on both sides of the edge, a lone last k, and uint8 B. */
+static void test_fits_u8s7(void **state) {
+    (void)state;
+    int8_t b[4];
+    ot_qgemm_b d = {.K = 2, .N = 1, .b = b, .ldb = 1, .b_signed = true};
+    static const int ok[][2] = {{127, 1}, {-128, 0}, {127, -128}, {64, 64}, {-64, -64}, {0, 0}};
+    static const int bad[][2] = {{127, 2}, {-128, -1}, {65, 64}, {-65, -64}, {100, 29}};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        b[0] = (int8_t)ok[i][0], b[1] = (int8_t)ok[i][1];
+        assert_true(ot_qgemm_b_fits_u8s7(&d));
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        b[0] = (int8_t)bad[i][0], b[1] = (int8_t)bad[i][1];
+        assert_false(ot_qgemm_b_fits_u8s7(&d));
+        b[0] = (int8_t)bad[i][1], b[1] = (int8_t)bad[i][0];
+        assert_false(ot_qgemm_b_fits_u8s7(&d));
+    }
+    /* K = 3: the last k pairs with a zero; the pairs are (0, 1) and (2, -) */
+    d.K = 3;
+    b[0] = 64, b[1] = 64, b[2] = 127;
+    assert_true(ot_qgemm_b_fits_u8s7(&d));
+    b[0] = 1, b[1] = 0, b[2] = 127;   /* (k 1, k 2) would be 127: not a pair */
+    assert_true(ot_qgemm_b_fits_u8s7(&d));
+    /* uint8 B is shifted by 128 first */
+    uint8_t u[2] = {192, 192};
+    ot_qgemm_b du = {.K = 2, .N = 1, .b = u, .ldb = 1, .b_signed = false};
+    assert_true(ot_qgemm_b_fits_u8s7(&du));
+    u[0] = 0;   /* -128 and +64 */
+    assert_true(ot_qgemm_b_fits_u8s7(&du));
+    u[1] = 127;  /* -128 and -1 */
+    assert_false(ot_qgemm_b_fits_u8s7(&du));
+}
 
 /* Thread counts give identical bytes on a bigger problem (several blocks per thread). */
 static void test_threads_identical(void **state) {
@@ -418,6 +494,8 @@ int main(void) {
         cmocka_unit_test(test_scalar),
         cmocka_unit_test(test_avx2),
         cmocka_unit_test(test_avx512vnni),
+        cmocka_unit_test(test_avx2_u8s7),
+        cmocka_unit_test(test_fits_u8s7),
         cmocka_unit_test(test_threads_identical),
         cmocka_unit_test(test_bad_args),
     };
