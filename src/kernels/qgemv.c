@@ -5,14 +5,31 @@
 
 #include <omp.h>
 
+#include "kernels/qgemm.h"   /* ot_qgemm_b_fits_u8s7 */
 #include "kernels/qgemv.h"
 #include "util/mem.h"
 #include "util/status.h"
 
 #define NB OT_QGEMV_NB
 
-octet_status ot_qgemv_pack_isa(ot_qgemv_packed **out, const void *b, bool b_signed, int K, int N, int ldb,
-                               int32_t zb, ot_isa isa) {
+/* u8s7 layout: B[k][n] - shift at data[((s * kq + k / 4) * NB + j) * 4 + k % 4], and the column sums. */
+static void pack_u8s7(ot_qgemv_packed *p, const void *b, bool b_signed, int ldb) {
+    int kq = p->kpad / 4, K = p->K, N = p->N;
+    int8_t flip = b_signed ? 0 : (int8_t)0x80;
+    memset(p->colsum, 0, (size_t)p->nstrips * NB * sizeof(int32_t));
+    for (int k = 0; k < K; k++) {
+        const int8_t *row = (const int8_t *)b + (size_t)k * (size_t)ldb;
+        for (int n = 0; n < N; n++) {
+            int s = n / NB, j = n % NB;
+            int8_t v = (int8_t)(row[n] ^ flip);
+            p->data[(((size_t)s * kq + (size_t)(k / 4)) * NB + (size_t)j) * 4 + (size_t)(k % 4)] = v;
+            p->colsum[n] += v;
+        }
+    }
+}
+
+static octet_status pack_impl(ot_qgemv_packed **out, const void *b, bool b_signed, int K, int N, int ldb, int32_t zb,
+                              ot_isa isa, bool allow_u8s7) {
     if (!out) return ot_err(OCTET_ERR_INVALID_ARG, "qgemv: NULL output");
     *out = NULL;
     if (K < 0 || N < 0 || ldb < N || (K > 0 && N > 0 && !b))
@@ -27,16 +44,27 @@ octet_status ot_qgemv_pack_isa(ot_qgemv_packed **out, const void *b, bool b_sign
     if (!p) return ot_err(OCTET_ERR_NOMEM, "qgemv: out of memory");
     p->K = K;
     p->N = N;
-    p->kpad = (K + 1) / 2 * 2;
     p->nstrips = (N + NB - 1) / NB;
     p->isa = isa == OT_ISA_SCALAR ? OT_ISA_SCALAR : OT_ISA_AVX2;
+    if (p->isa == OT_ISA_AVX2 && allow_u8s7 && K > 0) {
+        ot_qgemm_b d = {.K = K, .N = N, .b = b, .ldb = ldb, .b_signed = b_signed};
+        p->u8s7 = ot_qgemm_b_fits_u8s7(&d);
+    }
+    p->kpad = p->u8s7 ? (K + 3) / 4 * 4 : (K + 1) / 2 * 2;
     int32_t shift = b_signed ? 0 : 128;
     p->zbk = zb - shift;
     size_t bytes = (size_t)p->nstrips * (size_t)p->kpad * NB;
     p->data = ot_aligned_alloc(bytes ? bytes : 1);
-    if (!p->data) {
-        free(p);
+    if (p->u8s7) p->colsum = ot_aligned_alloc((size_t)p->nstrips * NB * sizeof(int32_t) + 1);
+    if (!p->data || (p->u8s7 && !p->colsum)) {
+        ot_qgemv_free(p);
         return ot_err(OCTET_ERR_NOMEM, "qgemv: out of memory packing B (%d x %d)", K, N);
+    }
+    if (p->u8s7) {
+        memset(p->data, 0, bytes);
+        pack_u8s7(p, b, b_signed, ldb);
+        *out = p;
+        return OCTET_OK;
     }
     /* B[k][n] - shift goes to data[((s * kp + k / 2) * NB + j) * 2 + k % 2], n = s * NB + j: walked in B's
      * row order; the padding (k >= K, n >= N) is zero */
@@ -56,21 +84,47 @@ octet_status ot_qgemv_pack_isa(ot_qgemv_packed **out, const void *b, bool b_sign
     return OCTET_OK;
 }
 
+octet_status ot_qgemv_pack_isa(ot_qgemv_packed **out, const void *b, bool b_signed, int K, int N, int ldb,
+                               int32_t zb, ot_isa isa) {
+    return pack_impl(out, b, b_signed, K, N, ldb, zb, isa, true);
+}
+
+static ot_isa default_isa(void) { return ot_kernels_get()->isa >= OT_ISA_AVX2 ? OT_ISA_AVX2 : OT_ISA_SCALAR; }
+
 octet_status ot_qgemv_pack(ot_qgemv_packed **out, const void *b, bool b_signed, int K, int N, int ldb, int32_t zb) {
-    ot_isa isa = ot_kernels_get()->isa >= OT_ISA_AVX2 ? OT_ISA_AVX2 : OT_ISA_SCALAR;
-    return ot_qgemv_pack_isa(out, b, b_signed, K, N, ldb, zb, isa);
+    return pack_impl(out, b, b_signed, K, N, ldb, zb, default_isa(), true);
+}
+
+octet_status ot_qgemv_pack_int16(ot_qgemv_packed **out, const void *b, bool b_signed, int K, int N, int ldb,
+                                 int32_t zb) {
+    return pack_impl(out, b, b_signed, K, N, ldb, zb, default_isa(), false);
 }
 
 void ot_qgemv_free(ot_qgemv_packed *p) {
     if (!p) return;
     ot_aligned_free(p->data);
+    ot_aligned_free(p->colsum);
     free(p);
 }
 
-/* a16 = a - za (widened, zero past K); returns zbk * sum(a - za). sgn is a constant in each copy. */
+/* a16 = a - za (widened, zero past K); returns zbk * sum(a - za). sgn is a constant in each copy.
+ * u8s7: bytes a_u = a (+ 128 when signed), zero past K, then za_u as int32 at byte kpad (kpad int16
+ * hold 2 kpad bytes, and kpad >= 4 whenever K > 0). */
 static inline __attribute__((always_inline)) int32_t prep_a(const ot_qgemv_packed *p, const void *a, bool sgn,
                                                             int32_t za, int16_t *a16) {
     uint32_t sum = 0;
+    if (p->u8s7) {
+        uint8_t *au = (uint8_t *)a16;
+        uint8_t x = sgn ? 0x80 : 0;
+        for (int k = 0; k < p->K; k++) {
+            au[k] = (uint8_t)(((const uint8_t *)a)[k] ^ x);
+            sum += (uint32_t)((sgn ? (int32_t)((const int8_t *)a)[k] : (int32_t)au[k]) - za);
+        }
+        for (int k = p->K; k < p->kpad; k++) au[k] = 0;
+        int32_t za_u = sgn ? za + 128 : za;
+        memcpy(au + p->kpad, &za_u, sizeof za_u);
+        return (int32_t)((uint32_t)p->zbk * sum);
+    }
     for (int k = 0; k < p->K; k++) {
         int32_t v = (sgn ? (int32_t)((const int8_t *)a)[k] : (int32_t)((const uint8_t *)a)[k]) - za;
         a16[k] = (int16_t)v;
@@ -100,7 +154,8 @@ void ot_qgemv_strip_scalar(const ot_qgemv_packed *p, const int16_t *a16, int s, 
 }
 
 static void strip(const ot_qgemv_packed *p, const int16_t *a16, int s, int32_t acc[NB]) {
-    if (p->isa == OT_ISA_SCALAR) ot_qgemv_strip_scalar(p, a16, s, acc);
+    if (p->u8s7) ot_qgemv_strip_avx2_u8s7(p, a16, s, acc);
+    else if (p->isa == OT_ISA_SCALAR) ot_qgemv_strip_scalar(p, a16, s, acc);
     else ot_qgemv_strip_avx2(p, a16, s, acc);
 }
 

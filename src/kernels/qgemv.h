@@ -7,6 +7,12 @@
  * exact (|a - za| <= 255, |B - shift| <= 128); no saturating vpmaddubsw. Scalar and AVX2 read the same
  * packed layout and give identical results.
  *
+ * With 7-bit B (every pair of k fits vpmaddubsw exactly: ot_qgemm_b_fits_u8s7's rule, e.g. reduce_range
+ * weights) the AVX2 variant packs B by 4 k instead and runs u8 A x s7 B with vpmaddubsw + vpmaddwd by
+ * ones: half the instructions per multiply-add, same results. The prepared A then holds the bytes of A
+ * (as uint8) and its zero point instead of a - za; callers treat it as opaque and only size it with
+ * ot_qgemv_kpad, so every pack that shares one prepared A must agree on u8s7 (ot_qgemv_pack_int16).
+ *
  * Columns are processed in strips of OT_QGEMV_NB; a caller may split the strips among threads. */
 #ifndef OT_QGEMV_H
 #define OT_QGEMV_H
@@ -22,21 +28,28 @@
 typedef struct ot_qgemv_packed {
     int K, N, kpad, nstrips;
     int32_t zbk;          /* zb - shift (shift = 128 for uint8 B, else 0): the row-sum correction */
-    int8_t *data;         /* [nstrips][kpad/2][NB][2]: B[k,n] - shift, pairs of k per column */
+    int8_t *data;         /* [nstrips][kpad/2][NB][2]: B[k,n] - shift, pairs of k per column;
+                           * u8s7: [nstrips][kpad/4][NB][4], 4 k per column */
     ot_isa isa;           /* the variant that runs it (scalar or AVX2) */
+    bool u8s7;            /* AVX2 with 7-bit B: vpmaddubsw */
+    int32_t *colsum;      /* u8s7: [nstrips * NB] sums of B[k,n] - shift over k (the za correction) */
 } ot_qgemv_packed;
 
 /* Pack B[K,N] (row-major, leading dimension ldb) with zero point zb in B's type range. */
 octet_status ot_qgemv_pack(ot_qgemv_packed **out, const void *b, bool b_signed, int K, int N, int ldb, int32_t zb);
-/* Same, forcing a variant (tests): OT_ISA_SCALAR, or AVX2 and above (the AVX2 kernel). */
+/* Same, forcing a variant (tests): OT_ISA_SCALAR, or AVX2 and above (the AVX2 kernel; u8s7 when B fits). */
 octet_status ot_qgemv_pack_isa(ot_qgemv_packed **out, const void *b, bool b_signed, int K, int N, int ldb,
                                int32_t zb, ot_isa isa);
+/* ot_qgemv_pack without the u8s7 kernel (for packs that share a prepared A with one that cannot use it). */
+octet_status ot_qgemv_pack_int16(ot_qgemv_packed **out, const void *b, bool b_signed, int K, int N, int ldb,
+                                 int32_t zb);
 void ot_qgemv_free(ot_qgemv_packed *p);
 
-/* Bytes of int16 scratch ot_qgemv_prep_a needs: kpad. */
+/* Elements of int16 scratch ot_qgemv_prep_a needs (the prepared A): kpad. */
 static inline int ot_qgemv_kpad(const ot_qgemv_packed *p) { return p->kpad; }
 
-/* a16[k] = a[k] - za (zero padded to kpad); returns the correction term zbk * sum_k (a[k] - za). */
+/* Prepare A: a16[k] = a[k] - za (zero padded to kpad), or for u8s7 the bytes of a and za; returns the
+ * correction term zbk * sum_k (a[k] - za). */
 int32_t ot_qgemv_prep_a(const ot_qgemv_packed *p, const uint8_t *a, int32_t za, int16_t *a16);
 
 /* The same for 8-bit A of either type: a16[k] = a[k] - za, with za in A's type range. */
@@ -65,6 +78,7 @@ void ot_qgemv_s32(const ot_qgemv_packed *p, const int16_t *a16, int32_t corr, in
 /* Internal: the per-variant strip kernel, acc[NB] for strip s. */
 void ot_qgemv_strip_scalar(const ot_qgemv_packed *p, const int16_t *a16, int s, int32_t acc[OT_QGEMV_NB]);
 void ot_qgemv_strip_avx2(const ot_qgemv_packed *p, const int16_t *a16, int s, int32_t acc[OT_QGEMV_NB]);
+void ot_qgemv_strip_avx2_u8s7(const ot_qgemv_packed *p, const int16_t *a16, int s, int32_t acc[OT_QGEMV_NB]);
 void ot_qgemv_f32_avx2(const ot_qgemv_packed *p, const int16_t *a16, int32_t corr, const float *scale,
                        bool scale_per_col, const float *add, float *y, int s0, int s1);
 

@@ -1,6 +1,9 @@
 /* qgemv, AVX2 variant: per pair of k, one dword broadcast of (a16[2q], a16[2q+1]) and, per 8 columns,
  * 16 int8 of B sign-extended to int16 (vpmovsxbw) and vpmaddwd: exact int32 pair sums. Up to three
- * strips (96 columns, 12 accumulators) at a time. */
+ * strips (96 columns, 12 accumulators) at a time.
+ * u8s7 (7-bit B, see qgemv.h): per 4 k one dword broadcast of the bytes of A and, per 8 columns,
+ * vpmaddubsw on 32 bytes of B (pair sums that cannot saturate), vpmaddwd by ones, vpaddd; then
+ * - za_u * colsum[n] per column. */
 #include <immintrin.h>
 #include <string.h>
 
@@ -14,6 +17,62 @@ static inline __m256i bcast_pair(const int16_t *p) {
     int32_t v;
     memcpy(&v, p, sizeof v);
     return _mm256_set1_epi32(v);
+}
+
+static inline __m256i bcast4(const uint8_t *p) {
+    int32_t v;
+    memcpy(&v, p, sizeof v);
+    return _mm256_set1_epi32(v);
+}
+
+/* u8 x s7: one vpmaddubsw of x and 32 bytes of B, widened to int32 pair sums of pairs. */
+static inline __m256i dot4(__m256i x, const int8_t *b, __m256i ones) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(x, _mm256_loadu_si256((const __m256i *)b)), ones);
+}
+
+/* kern for u8s7: the same strips and accumulators, over kq steps of 4 k (4 NB bytes per strip), then the
+ * column correction - za_u * colsum. */
+static inline __attribute__((always_inline)) void kern_s7(const ot_qgemv_packed *p, const int16_t *a16, int s,
+                                                          size_t sb, int kq, __m256i acc[12], int ns) {
+    const uint8_t *au = (const uint8_t *)a16;
+    const int8_t *b0 = p->data + (size_t)s * sb, *b1 = b0 + (ns > 1 ? sb : 0), *b2 = b0 + (ns > 2 ? 2 * sb : 0);
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i c0 = _mm256_setzero_si256(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+    __m256i c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+    for (int q = 0; q < kq; q++, b0 += 4 * NB, b1 += 4 * NB, b2 += 4 * NB) {
+        __m256i x = bcast4(au + 4 * q);
+        c0 = _mm256_add_epi32(c0, dot4(x, b0, ones));
+        c1 = _mm256_add_epi32(c1, dot4(x, b0 + 32, ones));
+        c2 = _mm256_add_epi32(c2, dot4(x, b0 + 64, ones));
+        c3 = _mm256_add_epi32(c3, dot4(x, b0 + 96, ones));
+        if (ns > 1) {
+            c4 = _mm256_add_epi32(c4, dot4(x, b1, ones));
+            c5 = _mm256_add_epi32(c5, dot4(x, b1 + 32, ones));
+            c6 = _mm256_add_epi32(c6, dot4(x, b1 + 64, ones));
+            c7 = _mm256_add_epi32(c7, dot4(x, b1 + 96, ones));
+        }
+        if (ns > 2) {
+            c8 = _mm256_add_epi32(c8, dot4(x, b2, ones));
+            c9 = _mm256_add_epi32(c9, dot4(x, b2 + 32, ones));
+            c10 = _mm256_add_epi32(c10, dot4(x, b2 + 64, ones));
+            c11 = _mm256_add_epi32(c11, dot4(x, b2 + 96, ones));
+        }
+    }
+    acc[0] = c0, acc[1] = c1, acc[2] = c2, acc[3] = c3, acc[4] = c4, acc[5] = c5, acc[6] = c6, acc[7] = c7;
+    acc[8] = c8, acc[9] = c9, acc[10] = c10, acc[11] = c11;
+    int32_t za_u;
+    memcpy(&za_u, au + p->kpad, sizeof za_u);
+    const __m256i vz = _mm256_set1_epi32(za_u);
+    for (int i = 0; i < 4 * ns; i++) {
+        __m256i cs = _mm256_loadu_si256((const __m256i *)(p->colsum + (size_t)s * NB + 8 * (size_t)i));
+        acc[i] = _mm256_sub_epi32(acc[i], _mm256_mullo_epi32(vz, cs));
+    }
+}
+
+void ot_qgemv_strip_avx2_u8s7(const ot_qgemv_packed *p, const int16_t *a16, int s, int32_t out[NB]) {
+    __m256i acc[12];
+    kern_s7(p, a16, s, (size_t)p->kpad * NB, p->kpad / 4, acc, 1);
+    for (int i = 0; i < 4; i++) _mm256_storeu_si256((__m256i *)(out + 8 * i), acc[i]);
 }
 
 /* acc[4i..4i+3] for strip i < ns (1 to 3 strips: b, b + sb, b + 2 sb), over kp pairs. Three strips (12
@@ -75,22 +134,37 @@ static inline void epi(const __m256i *acc, __m256i vcorr, const float *scale, bo
     }
 }
 
-void ot_qgemv_f32_avx2(const ot_qgemv_packed *p, const int16_t *a16, int32_t corr, const float *scale,
-                       bool scale_per_col, const float *add, float *y, int s0, int s1) {
+static inline __attribute__((always_inline)) void f32_as(const ot_qgemv_packed *p, const int16_t *a16, int32_t corr,
+                                                         const float *scale, bool scale_per_col, const float *add,
+                                                         float *y, int s0, int s1, bool s7) {
     int kp = p->kpad / 2, N = p->N;
-    size_t sbytes = (size_t)kp * NB * 2;
+    size_t sbytes = (size_t)p->kpad * NB;   /* both layouts */
     const __m256i vcorr = _mm256_set1_epi32(corr);
     for (int s = s0; s < s1;) {
         int ns = s1 - s >= 3 ? 3 : s1 - s;
         __m256i acc[12];
         const int8_t *b = p->data + (size_t)s * sbytes;
-        if (ns == 3) kern(a16, b, sbytes, kp, acc, 3);
-        else if (ns == 2) kern(a16, b, sbytes, kp, acc, 2);
-        else kern(a16, b, sbytes, kp, acc, 1);
+        if (s7) {
+            if (ns == 3) kern_s7(p, a16, s, sbytes, kp / 2, acc, 3);
+            else if (ns == 2) kern_s7(p, a16, s, sbytes, kp / 2, acc, 2);
+            else kern_s7(p, a16, s, sbytes, kp / 2, acc, 1);
+        } else if (ns == 3) {
+            kern(a16, b, sbytes, kp, acc, 3);
+        } else if (ns == 2) {
+            kern(a16, b, sbytes, kp, acc, 2);
+        } else {
+            kern(a16, b, sbytes, kp, acc, 1);
+        }
         for (int h = 0; h < ns; h++) {
             int n = (s + h) * NB, nv = N - n < NB ? N - n : NB;
             epi(acc + 4 * h, vcorr, scale, scale_per_col, add, y, n, nv);
         }
         s += ns;
     }
+}
+
+void ot_qgemv_f32_avx2(const ot_qgemv_packed *p, const int16_t *a16, int32_t corr, const float *scale,
+                       bool scale_per_col, const float *add, float *y, int s0, int s1) {
+    if (p->u8s7) f32_as(p, a16, corr, scale, scale_per_col, add, y, s0, s1, true);
+    else f32_as(p, a16, corr, scale, scale_per_col, add, y, s0, s1, false);
 }

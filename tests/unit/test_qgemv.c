@@ -27,11 +27,27 @@ static int rint_in(int lo, int hi) { return lo + (int)(rnd() % (uint32_t)(hi - l
 
 static bool have_avx2(void) { return ot_cpu_isa_supported(OT_ISA_AVX2); }
 
+/* When set, gemv_case draws 7-bit B (B - shift mostly in [-64, 64], k pairs on the edge of what
+ * vpmaddubsw sums exactly), which the AVX2 variant must run on its u8s7 kernel. */
+static bool g_b7;
+
+static void fill_b7(uint8_t *b, bool b_signed, int K, int N, int ldb) {
+    static const int edge[][2] = {{127, 1}, {1, 127}, {-128, 0}, {0, -128}, {64, 64}, {-64, -64}, {127, -128}};
+    for (int n = 0; n < N; n++)
+        for (int k = 0; k < K; k += 2) {
+            int e = rint_in(0, 9), b0 = e < 7 ? edge[e][0] : rint_in(-64, 64), b1 = e < 7 ? edge[e][1] : rint_in(-64, 64);
+            if (k + 1 == K) b1 = 0;
+            b[(size_t)k * ldb + n] = (uint8_t)(b_signed ? b0 : b0 + 128);
+            if (k + 1 < K) b[(size_t)(k + 1) * ldb + n] = (uint8_t)(b_signed ? b1 : b1 + 128);
+        }
+}
+
 /* One case: B [K, N] (ldb = N + pad), random a and za; every variant, whole and split strip ranges. */
 static void gemv_case(int K, int N, bool b_signed, int32_t zb, int blo, int bhi) {
     int ldb = N + rint_in(0, 3);
     uint8_t *b = malloc((size_t)K * ldb + 1), *a = malloc((size_t)K + 1);
     for (int i = 0; i < K * ldb; i++) b[i] = (uint8_t)rint_in(blo, bhi);
+    if (g_b7) fill_b7(b, b_signed, K, N, ldb);
     int32_t za = rint_in(0, 255);
     for (int k = 0; k < K; k++) a[k] = (uint8_t)rint_in(0, 255);
     if (K > 2) a[0] = 255, a[1] = 0;   /* the extremes of the quantized range */
@@ -52,6 +68,7 @@ static void gemv_case(int K, int N, bool b_signed, int32_t zb, int blo, int bhi)
     for (int vi = 0; vi < (have_avx2() ? 2 : 1); vi++) {
         ot_qgemv_packed *p = NULL;
         assert_int_equal(ot_qgemv_pack_isa(&p, b, b_signed, K, N, ldb, zb, isas[vi]), OCTET_OK);
+        if (g_b7 && K > 0) assert_true(p->u8s7 == (isas[vi] == OT_ISA_AVX2));
         int16_t *a16 = malloc(sizeof(int16_t) * (size_t)(ot_qgemv_kpad(p) + 1));
         int32_t corr = ot_qgemv_prep_a(p, a, za, a16);
         int32_t *got = malloc(sizeof(int32_t) * (size_t)(N + 1));
@@ -107,12 +124,28 @@ static void test_gemv(void **st) {
     gemv_case(0, 40, true, 0, 0, 255);          /* K = 0: all zero */
 }
 
+/* The same with 7-bit B: the AVX2 variant runs the u8s7 kernel, bit-identical to the scalar one. */
+static void test_gemv_u8s7(void **st) {
+    (void)st;
+    g_b7 = true;
+    static const int Ks[] = {1, 2, 3, 4, 5, 7, 32, 33, 64, 255, 512, 513};
+    static const int Ns[] = {1, 5, 8, 31, 32, 33, 64, 65, 100, 130};
+    for (size_t ki = 0; ki < sizeof Ks / sizeof *Ks; ki++)
+        for (size_t ni = 0; ni < sizeof Ns / sizeof *Ns; ni++) {
+            gemv_case(Ks[ki], Ns[ni], true, 0, 0, 255);
+            gemv_case(Ks[ki], Ns[ni], true, rint_in(-128, 127), 0, 255);
+            gemv_case(Ks[ki], Ns[ni], false, rint_in(0, 255), 0, 255);
+        }
+    g_b7 = false;
+}
+
 /* ot_qgemv_f32 (store with a bias or + 0) and ot_qgemv_rows_f32 (rows, int8/uint8 A, threads) against the
  * exact int64 product and qgemm's F32 epilogue formula; every variant and thread count bit-identical. */
 static void rows_case(int M, int K, int N, bool a_signed, bool b_signed, bool per_col, bool with_bias) {
     int lda = K + rint_in(0, 3), ldy = N + rint_in(0, 2);
     uint8_t *b = malloc((size_t)K * N + 1), *a = malloc((size_t)M * lda + 1);
     for (int i = 0; i < K * N; i++) b[i] = (uint8_t)rint_in(0, 255);
+    if (g_b7) fill_b7(b, b_signed, K, N, N);
     for (int i = 0; i < M * lda; i++) a[i] = (uint8_t)rint_in(0, 255);
     int32_t zb = b_signed ? rint_in(-128, 127) : rint_in(0, 255), za = a_signed ? rint_in(-128, 127) : rint_in(0, 255);
     if (rint_in(0, 1)) zb = b_signed ? 0 : 128;
@@ -181,6 +214,13 @@ static void test_rows(void **st) {
     rows_case(2, 700, 517, true, false, true, false);
     rows_case(3, 0, 40, false, true, true, true);         /* K = 0: the bias (or + 0) alone */
     rows_case(0, 16, 16, false, true, false, false);      /* M = 0: nothing */
+    g_b7 = true;                                          /* and on the u8s7 kernel */
+    for (size_t ki = 0; ki < sizeof Ks / sizeof *Ks; ki++)
+        for (size_t ni = 0; ni < sizeof Ns / sizeof *Ns; ni++)
+            rows_case(rint_in(1, 3), Ks[ki], Ns[ni], rint_in(0, 1), rint_in(0, 1), rint_in(0, 1), rint_in(0, 1));
+    rows_case(1, 1024, 1024, false, true, false, true);
+    rows_case(2, 700, 517, true, false, true, false);
+    g_b7 = false;
 }
 
 static void test_rows_errors(void **st) {
@@ -300,6 +340,7 @@ static void test_lstm_cell(void **st) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gemv),
+        cmocka_unit_test(test_gemv_u8s7),
         cmocka_unit_test(test_rows),
         cmocka_unit_test(test_rows_errors),
         cmocka_unit_test(test_pack_errors),
