@@ -48,6 +48,7 @@ octet_static_config octet_static_config_default(void) {
     c.symmetric_weights = d.symmetric_weights;
     c.symmetric_activations = d.symmetric_activations;
     c.reduce_range = d.reduce_range;
+    c.weight_bits = d.weights_7bit ? 7 : 8;
     return c;
 }
 
@@ -112,6 +113,9 @@ octet_status octet_quantize_static(octet_model *m, const octet_calibrator *c, co
     s.symmetric_weights = p.symmetric_weights != 0;
     s.symmetric_activations = p.symmetric_activations != 0;
     s.reduce_range = p.reduce_range != 0;
+    if (p.weight_bits != 0 && p.weight_bits != 7 && p.weight_bits != 8)
+        return ot_err(OCTET_ERR_INVALID_ARG, "octet_quantize_static: weight_bits %d is neither 8 nor 7", p.weight_bits);
+    s.weights_7bit = p.weight_bits == 7;
     s.exclude = p.exclude;
     s.n_exclude = p.n_exclude;
     if (p.format != OCTET_FORMAT_QDQ && p.format != OCTET_FORMAT_QOPERATOR)

@@ -11,7 +11,8 @@ typedef struct ot_static_config {
     bool per_channel;              /* weights per output channel (default) */
     bool symmetric_weights;        /* default true */
     bool symmetric_activations;
-    bool reduce_range;
+    bool reduce_range;             /* 7-bit activations */
+    bool weights_7bit;             /* weights in [-64, 63] */
     const char *const *exclude;    /* node names or op types left float */
     int n_exclude;
     bool qoperator;                /* write QLinearConv/QLinearMatMul/com.microsoft QLinear* (default: QDQ) */

@@ -47,9 +47,10 @@ static octet_status add_dequantized(ot_graph *g, const char *base, const char *o
     return st;
 }
 
-/* Quantize float data x (shape of wt) along `axis` (-1: per tensor) into a new q/scale/zp. */
-static octet_status quantize_data(const octet_tensor *wt, int axis, octet_dtype qt, bool symmetric, octet_tensor **q_out,
-                                  octet_tensor **sc_out, octet_tensor **zp_out) {
+/* Quantize float data x (shape of wt) along `axis` (-1: per tensor) into a new q/scale/zp; reduce: 7-bit
+ * range as ot_calc_qparams's reduce_range. */
+static octet_status quantize_data(const octet_tensor *wt, int axis, octet_dtype qt, bool symmetric, bool reduce,
+                                  octet_tensor **q_out, octet_tensor **sc_out, octet_tensor **zp_out) {
     int64_t nch = axis >= 0 ? wt->dims[axis] : 1;
     int64_t outer = 1, inner = 1;
     for (int d = 0; d < (axis >= 0 ? axis : 0); d++) outer *= wt->dims[d];
@@ -74,7 +75,7 @@ static octet_status quantize_data(const octet_tensor *wt, int axis, octet_dtype 
                 mx = v > mx ? v : mx;
             }
         if (!(mn <= mx)) mn = mx = 0.0f; /* empty or all NaN */
-        ot_qparams p = ot_calc_qparams(mn, mx, qt, symmetric, false);
+        ot_qparams p = ot_calc_qparams(mn, mx, qt, symmetric, reduce);
         ((float *)sc->data)[c] = p.scale;
         ot_tensor_set_f64(zp, c, p.zero_point);
         for (int64_t o = 0; o < outer; o++) {
@@ -168,7 +169,7 @@ octet_status ot_sq_quantize_weights(ot_graph *g, int node, float x_scale, const 
         /* shared: the plan holds every reader (static_select.c); all of them read the DequantizeLinear */
         if (ot_graph_count_reads(g, w) != 1 && !readers_agree(g, w, wt, axis, cfg)) return OCTET_OK;
         octet_tensor *q, *sc, *zp;
-        OT_TRY(quantize_data(wt, axis, cfg->weight_type, cfg->symmetric_weights, &q, &sc, &zp));
+        OT_TRY(quantize_data(wt, axis, cfg->weight_type, cfg->symmetric_weights, cfg->weights_7bit, &q, &sc, &zp));
         nsw = ot_tensor_numel(sc);
         sw = sc->data; /* lives on in the new scale initializer, owned by the graph */
         char *wn = ot_strdup(w);
@@ -200,7 +201,7 @@ octet_status ot_sq_quantize_const(ot_graph *g, int node, int slot, const ot_stat
     const octet_tensor *ct = ot_sq_const(g, c);
     if (!ct) return OCTET_OK;
     octet_tensor *q, *sc, *zp;
-    OT_TRY(quantize_data(ct, -1, cfg->activation_type, cfg->symmetric_activations, &q, &sc, &zp));
+    OT_TRY(quantize_data(ct, -1, cfg->activation_type, cfg->symmetric_activations, false, &q, &sc, &zp));
     /* a new name: other readers of the constant keep the float value */
     char *base = ot_strdup(c), *out = ot_graph_unique_name(g, c, "_dequantized");
     octet_status st;

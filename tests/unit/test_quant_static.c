@@ -169,6 +169,55 @@ static void test_static_qdq_and_fusion(void **st) {
     }
 }
 
+/* weight_bits 7: every weight in [-64, 64] (the symmetric scale amax / 63.5 puts the extreme at 64, as in
+ * ONNX Runtime's 7-bit range; pairs of such weights still fit vpmaddubsw) and the range used (each
+ * channel's largest |q| is 63 or 64), the model still close to float; the API refuses other widths. */
+static void test_weights_7bit(void **st) {
+    (void)st;
+    octet_model *m = conv_model(3, 6);
+    int64_t d[4] = {4, 3, 9, 7};
+    octet_tensor *calib = rand_tensor(4, d, 1.0f);
+    octet_model *fm = ot_model_clone(m);
+    ot_calib *cal;
+    assert_int_equal(ot_calib_create(&cal, m, NULL), OCTET_OK);
+    assert_int_equal(ot_calib_feed(cal, &calib, 1), OCTET_OK);
+    ot_static_config cfg = ot_static_config_default();
+    cfg.weights_7bit = true;
+    assert_int_equal(ot_quantize_static_qdq(m, cal, &cfg, NULL), OCTET_OK);
+    for (int w = 1; w <= 2; w++) {
+        char name[32];
+        snprintf(name, sizeof name, "w%d_quantized", w);
+        const octet_tensor *q = ot_graph_find_initializer(m->graph, name)->tensor;
+        int64_t n = ot_tensor_numel(q), per = n / q->dims[0];
+        for (int64_t c = 0; c < q->dims[0]; c++) {
+            int big = 0;
+            for (int64_t i = 0; i < per; i++) {
+                int v = ((const int8_t *)q->data)[c * per + i];
+                assert_true(v >= -64 && v <= 64);
+                big = abs(v) > big ? abs(v) : big;
+            }
+            assert_true(big >= 63);
+        }
+    }
+    int64_t td[4] = {2, 3, 9, 7};
+    octet_tensor *x = rand_tensor(4, td, 1.0f);
+    octet_tensor *yf = run(fm, x, 0), *yq = run(m, x, 0);
+    double s = sqnr(yf, yq);
+    print_message("7-bit weights: SQNR vs float %.1f dB\n", s);
+    assert_true(s > 20.0);
+    octet_static_config pc = octet_static_config_default();
+    assert_int_equal(pc.weight_bits, 8);
+    pc.weight_bits = 6;
+    assert_int_equal(octet_quantize_static(fm, (const octet_calibrator *)1, &pc), OCTET_ERR_INVALID_ARG);
+    octet_tensor_free(x);
+    octet_tensor_free(yf);
+    octet_tensor_free(yq);
+    octet_tensor_free(calib);
+    ot_calib_free(cal);
+    octet_model_free(fm);
+    octet_model_free(m);
+}
+
 static void test_qdq_fusion_rewrites_to_integer_ops(void **st) {
     (void)st;
     octet_model *m = conv_model(4, 8);
@@ -554,6 +603,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_calibration_merge_equals_union),
         cmocka_unit_test(test_static_qdq_and_fusion),
+        cmocka_unit_test(test_weights_7bit),
         cmocka_unit_test(test_qdq_fusion_rewrites_to_integer_ops),
         cmocka_unit_test(test_prepare_folds),
         cmocka_unit_test(test_opset_raise),

@@ -40,7 +40,10 @@ static void help(FILE *f) {
             "  --per-tensor            one weight scale per tensor instead of per output channel\n"
             "  --activation-type T     uint8 (default) or int8\n"
             "  --symmetric-activations activation zero point at the middle of the type's range\n"
-            "  --reduce-range          7-bit ranges (for CPUs without VNNI whose 16-bit sums saturate)\n"
+            "  --reduce-range          7-bit activation ranges (PyTorch's reduce_range)\n"
+            "  --weight-bits N         8 (default) or 7: weights in [-64, 63] (ONNX Runtime's reduce_range); on\n"
+            "                          AVX2 CPUs without VNNI octet runs them on faster exact kernels, and ONNX\n"
+            "                          Runtime's 16-bit sums cannot saturate; costs some accuracy\n"
             "  --exclude X             keep node X (by name) or every node of op type X in float (repeatable)\n"
             "  --eval-samples N        calibration samples the SQNR report runs on (default 256; 0 = no report)\n"
             "  --threads N             threads (default: all cores)\n"
@@ -205,6 +208,10 @@ int cmd_quantize(int argc, char **argv) {
             cfg.symmetric_activations = true;
         } else if (strcmp(argv[i], "--reduce-range") == 0) {
             cfg.reduce_range = true;
+        } else if ((r = cli_opt(argc, argv, &i, "--weight-bits", &val))) {
+            int k;
+            if (r < 0 || !cli_parse_choice("--weight-bits", val, (const char *[]){"8", "7"}, 2, &k)) goto usage;
+            cfg.weights_7bit = k == 1;
         } else if (argv[i][0] == '-') {
             cli_error(CLI_USAGE, "unknown option '%s' (see 'octet quantize --help')", argv[i]);
             goto usage;
@@ -275,9 +282,9 @@ int cmd_quantize(int argc, char **argv) {
     if (prep.hardswishes) printf(", %d hard-swish patterns to HardSwish", prep.hardswishes);
     if (prep.opset_to != prep.opset_from) printf(", opset %lld -> %lld", (long long)prep.opset_from, (long long)prep.opset_to);
     printf("\n");
-    printf("quantized %d nodes (%s, %s activations, int8 weights %s)\n", nq,
+    printf("quantized %d nodes (%s, %s activations, int8%s weights %s)\n", nq,
            cfg.qoperator ? "QOperator" : "QDQ", cfg.activation_type == OCTET_INT8 ? "int8" : "uint8",
-           cfg.per_channel ? "per channel" : "per tensor");
+           cfg.weights_7bit ? " (7-bit)" : "", cfg.per_channel ? "per channel" : "per tensor");
     printf("size      %.6f MB -> %.6f MB (%.2fx smaller)\n", before / 1e6, after / 1e6,
            after > 0 ? (double)before / (double)after : 0.0);
     printf("wrote     %s\n", out_path);
