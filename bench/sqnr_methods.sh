@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Accuracy of static int8 for every calibration method: SQNR (dB) of each model's output, int8 vs float,
 # both run by octet (`octet compare`), on held-out data; Fashion-MNIST also top-1 accuracy on the 10,000
-# test images. Default quantization (per-channel int8 weights, uint8 activations, QDQ).
+# test images. Default quantization (per-channel int8 weights, uint8 activations, QDQ); the last column is
+# minmax with 7-bit weights (--weight-bits 7, the AVX2 fast path).
 #   bench/sqnr_methods.sh [BUILD_DIR]
 # Data: mobilenet_v2 / resnet18 (random weights) calibrate on 32 N(0,1) images and are measured on 16 others;
 # the PaddleOCR models calibrate on their first shared input(s) and are measured on the last; fmnist_cnn
@@ -15,7 +16,7 @@ octet=$build/octet
 work=$build/bench_sqnr
 mnist=/usr/share/datasets/fashion-mnist
 mkdir -p "$work"
-methods=(minmax ema histogram percentile entropy mse)
+methods=(minmax ema histogram percentile entropy mse minmax:w7)
 
 /usr/bin/python3 - "$work" "$shared/models" "$mnist" <<'PY'
 import gzip, os, sys
@@ -38,8 +39,10 @@ row() {  # model calib eval [labels]
     local m=$1 calib=$2 eval=$3 labels=${4:-}
     local cells="" acc=""
     for me in "${methods[@]}"; do
-        "$octet" quantize --mode static "$shared/models/$m.onnx" --calib "$calib" --method "$me" --eval-samples 0 \
-            -o "$work/${m}_$me.onnx" >/dev/null
+        local extra=()
+        [[ $me == *:w7 ]] && extra=(--weight-bits 7)
+        "$octet" quantize --mode static "$shared/models/$m.onnx" --calib "$calib" --method "${me%%:*}" --eval-samples 0 \
+            "${extra[@]}" -o "$work/${m}_$me.onnx" >/dev/null
         local out
         out=$("$octet" compare "$shared/models/$m.onnx" "$work/${m}_$me.onnx" --data "$eval" ${labels:+--labels "$labels"} --json)
         cells+=" $(echo "$out" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(round(float(d["outputs"][0]["sqnr_db"]), 2))') |"
@@ -49,8 +52,8 @@ row() {  # model calib eval [labels]
     [ -n "$labels" ] && echo "| $m | top-1 accuracy |$acc"
     return 0
 }
-echo "| model | metric | minmax | ema | histogram | percentile | entropy | mse |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| model | metric | minmax | ema | histogram | percentile | entropy | mse | minmax, 7-bit weights |"
+echo "|---|---|---|---|---|---|---|---|---|"
 row fmnist_cnn "$shared/data/fmnist_calib_x.npy" "$work/fmnist_test_x.npy" "$work/fmnist_test_y.npy"
 row mobilenet_v2 "$work/img_calib.npy" "$work/img_eval.npy"
 row resnet18 "$work/img_calib.npy" "$work/img_eval.npy"

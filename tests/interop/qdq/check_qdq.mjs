@@ -33,6 +33,7 @@ fs.mkdirSync(work, { recursive: true });
 //            only bounds that (fmnist 19.2, resnet18 34.3, mobilenet_v2 9.2, cls 26.8, det 17.5 dB
 //            measured). On VNNI CPUs ORT does not saturate and the numbers rise.
 //            ORT also turns int8-activation QDQ into u8 internally (so qdq_s8_pt saturates too).
+//            7-bit weights (qdq_w7): nothing saturates, octet and ORT bit-identical (inf) on all three.
 //   fused    octet's fused integer run vs ORT running the QDQ file literally (no saturation there):
 //            rounding once in the requantization instead of in float at every Q, one step apart at most
 //            per layer (fmnist inf, resnet18 38.8, mobilenet_v2 23.6, cls inf, det 27.7).
@@ -52,14 +53,18 @@ const V = {
   qdq_s8_pt: (f, l, o) => ['qdq_s8_pt', ['--int8', '--per-tensor'], { fused: f, literal: l, ort: o }],
   qop_s8_pt: (o) => ['qop_s8_pt', ['--qoperator', '--int8', '--per-tensor'], { ort: o }],
   qop_pt: (o) => ['qop_pt', ['--qoperator', '--per-tensor'], { ort: o }],
+  // 7-bit weights: octet runs them on its u8 x s7 AVX2 kernels, ONNX Runtime's int16 sums cannot saturate
+  qdq_w7: (f, l, o) => ['qdq_w7', ['--weight-bits7'], { fused: f, literal: l, ort: o }],
 };
 const cases = [
   // name, calibration file, samples, evaluation run k, max size ratio, variants
   ['fmnist_cnn', path.join(data, 'fmnist_calib_x.npy'), 256, 1, 0.30,
-    [V.qdq(60, 60, 16), V.qop(16), V.qop_s8(60), V.qdq_s8_pt(60, 60, 18), V.qop_s8_pt(60), V.qop_pt(18)]],
-  ['resnet18', io('resnet18', 0, 'input'), 2, 1, 0.30, [V.qdq(35, 35, 30), V.qop(30), V.qop_s8(60)]],
+    [V.qdq(60, 60, 16), V.qop(16), V.qop_s8(60), V.qdq_s8_pt(60, 60, 18), V.qop_s8_pt(60), V.qop_pt(18),
+      V.qdq_w7(60, 60, 60)]],
+  ['resnet18', io('resnet18', 0, 'input'), 2, 1, 0.30,
+    [V.qdq(35, 35, 30), V.qop(30), V.qop_s8(60), V.qdq_w7(35, 35, 60)]],
   ['mobilenet_v2', io('mobilenet_v2', 0, 'input'), 2, 1, 0.30,
-    [V.qdq(20, 20, 6), V.qop(6), V.qop_s8(60), V.qdq_s8_pt(20, 20, 10), V.qop_s8_pt(60)]],
+    [V.qdq(20, 20, 6), V.qop(6), V.qop_s8(60), V.qdq_s8_pt(20, 20, 10), V.qop_s8_pt(60), V.qdq_w7(20, 20, 60)]],
   // tiny model (134k weights): node and tensor names are a large part of the file
   ['ppocr_mobile_v2.0_cls_ch', io('ppocr_mobile_v2.0_cls_ch', 2, 'input'), 4, 2, 0.55,
     [V.qdq(60, 60, 23), V.qop(23), V.qop_s8(60)]],

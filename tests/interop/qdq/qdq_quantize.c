@@ -1,5 +1,6 @@
 /* Static quantization through the public API only (include/octet.h), for the interop test:
- *   qdq_quantize IN.onnx CALIB.npy N OUT.onnx [--qoperator] [--int8] [--per-tensor] [--exclude X ...]
+ *   qdq_quantize IN.onnx CALIB.npy N OUT.onnx [--qoperator] [--int8] [--per-tensor] [--weight-bits7]
+ *                [--exclude X ...]
  * prepares the model, calibrates on the first N samples of CALIB.npy (one sample per run), quantizes and
  * saves. The same steps as `octet quantize --mode static`, without the CLI. */
 #include <octet.h>
@@ -14,7 +15,7 @@ static int fail(const char *what) {
 
 int main(int argc, char **argv) {
     if (argc < 5) {
-        fprintf(stderr, "usage: qdq_quantize IN.onnx CALIB.npy N OUT.onnx [--qoperator] [--int8] [--per-tensor] [--exclude X]\n");
+        fprintf(stderr, "usage: qdq_quantize IN.onnx CALIB.npy N OUT.onnx [--qoperator] [--int8] [--per-tensor] [--weight-bits7] [--exclude X]\n");
         return 2;
     }
     octet_static_config cfg = octet_static_config_default();
@@ -24,6 +25,7 @@ int main(int argc, char **argv) {
         if (strcmp(argv[i], "--qoperator") == 0) cfg.format = OCTET_FORMAT_QOPERATOR;
         else if (strcmp(argv[i], "--int8") == 0) cfg.activation_type = OCTET_INT8;
         else if (strcmp(argv[i], "--per-tensor") == 0) cfg.per_channel = 0;
+        else if (strcmp(argv[i], "--weight-bits7") == 0) cfg.weight_bits = 7;
         else if (strcmp(argv[i], "--exclude") == 0 && i + 1 < argc && n_excl < 16) excl[n_excl++] = argv[++i];
         else {
             fprintf(stderr, "qdq_quantize: unknown option %s\n", argv[i]);
