@@ -1,7 +1,9 @@
 /* int8 convolution layers of resnet18 and mobilenet_v2 (NHWC, u8 in/out, s8 per-channel weights) at
  * 1 thread: the Winograd path (3x3, stride 1) against im2col + GEMM on the same layer, in ms and
  * effective GOPS (2 * direct MACs / time). Decides where Winograd pays; run after kernel changes.
- * Usage: bench_qconv [seconds per layer, default 0.3] [batch, default 1] [only layers containing TEXT] */
+ * Usage: bench_qconv [seconds per layer, default 0.3] [batch, default 1] [only layers containing TEXT] [w7]
+ * Weights span int8 as per-channel quantized weights do (each channel reaches +-127); w7: 7-bit weights
+ * in [-64, 63] (--weight-bits 7), which the GEMM path runs on its u8 x s7 kernel. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,11 +58,13 @@ static double time_layer(const ot_qconv *q, const ot_qconv_geom *g, const void *
 int main(int argc, char **argv) {
     double budget = argc > 1 ? atof(argv[1]) : 0.3;
     int N = argc > 2 ? atoi(argv[2]) : 1;
-    const char *only = argc > 3 ? argv[3] : NULL;
+    const char *only = argc > 3 && argv[3][0] ? argv[3] : NULL;
+    bool w7 = argc > 4 && strcmp(argv[4], "w7") == 0;
     if (budget <= 0) budget = 0.3;
     if (N < 1) N = 1;
     ot_isa isa = ot_kernels_get()->isa;
-    printf("qconv, isa %s, batch %d, 1 thread (thread CPU time, best of batches)\n", ot_isa_name(isa), N);
+    printf("qconv, isa %s, batch %d, %s weights, 1 thread (thread CPU time, best of batches)\n", ot_isa_name(isa), N,
+           w7 ? "7-bit" : "8-bit");
     printf("%-26s %5s %5s %4s | %9s %7s | %9s %7s | %s\n", "layer", "C", "M", "HW", "gemm ms", "GOPS", "wino ms",
            "GOPS", "wino/gemm");
     srand(1);
@@ -75,7 +79,10 @@ int main(int argc, char **argv) {
         float *scale = malloc((size_t)L->M * sizeof *scale);
         int32_t *bias = calloc((size_t)L->M, sizeof *bias);
         if (!w || !x || !y || !scale || !bias) return 1;
-        for (size_t i = 0; i < nw; i++) w[i] = (int8_t)(rand() % 31 - 15);   /* trained-weight-like magnitudes */
+        /* trained-weight-like: mostly small, each channel's largest at the end of the range */
+        int wmax = w7 ? 63 : 127;
+        for (size_t i = 0; i < nw; i++) w[i] = (int8_t)(rand() % 61 - 30) * wmax / 127;
+        for (int m = 0; m < L->M; m++) w[(size_t)m * (nw / L->M)] = (int8_t)(m % 2 ? wmax : -wmax);
         for (size_t i = 0; i < nx; i++) x[i] = (uint8_t)(rand() & 255);
         for (int m = 0; m < L->M; m++) scale[m] = 1.0f / 8192;
         ot_qconv_desc d = {.nsp = 2, .C = L->C, .M = L->M, .G = 1, .k = {L->k, L->k}, .w = w, .w_signed = true,

@@ -74,6 +74,7 @@ octet_status ot_norm_axis(const ot_kernel *k, int64_t axis, int rank, int *out);
     X(qcontrib)           \
     X(octet_domain)       \
     X(octet_int8)         \
+    X(octet_qconvt)       \
     X(f32_fused)
 
 #define OT_DECLARE_FAMILY(name) extern const ot_op_def ot_ops_##name[];

@@ -1,6 +1,7 @@
 /* Channels-last int8 chains (see int8_layout.h).
  *
- * 1. Candidates: every 2-D QLinearConv; then, to a fixed point, every layout-free int8 op whose image
+ * 1. Candidates: every 2-D QLinearConv (and ai.octet QLinearConvTranspose); then, to a fixed point, every
+ *    layout-free int8 op whose image
  *    inputs all come from candidates (so they are rank-4 int8 tensors in the same layout: elementwise
  *    broadcasting and pooling commute with the permutation). Element-wise ones: QLinearAdd/Mul (an
  *    operand that is a one-element constant is no image input: it broadcasts alike in any layout),
@@ -18,7 +19,7 @@
 #include "util/mem.h"
 #include "util/strmap.h"
 
-typedef enum { K_NONE, K_CONV, K_EW2, K_EW1, K_GPOOL, K_APOOL, K_MAXPOOL, K_CONCAT } node_kind;
+typedef enum { K_NONE, K_CONV, K_CONVT, K_EW2, K_EW1, K_GPOOL, K_APOOL, K_MAXPOOL, K_CONCAT } node_kind;
 
 static bool is_ms(const ot_node *n) { return strcmp(n->domain, "com.microsoft") == 0; }
 static bool op_is(const ot_node *n, const char *op) { return strcmp(n->op_type, op) == 0; }
@@ -35,6 +36,12 @@ static node_kind kind_of(const ot_graph *g, const ot_node *n) {
             return ot_node_attr_ints(n, "kernel_shape", &ks) == 2 ? K_MAXPOOL : K_NONE;
         }
         return K_NONE;
+    }
+    /* the session's int8 transposed convolution (ops/octet_qconvt.c): NHWC with channels_last, like QLinearConv */
+    if (strcmp(n->domain, "ai.octet") == 0 && op_is(n, "QLinearConvTranspose") && n->n_outputs == 1 &&
+        n->n_inputs >= 8) {
+        const ot_initializer *w = ot_graph_find_initializer(g, n->inputs[3]);
+        return w && w->tensor->ndim == 4 ? K_CONVT : K_NONE;
     }
     /* the session's byte tables (ops/octet_lookup.c): element-wise, any layout */
     if (strcmp(n->domain, "ai.octet") == 0 && op_is(n, "QLinearLookup") && n->n_outputs == 1 && n->n_inputs >= 4)
@@ -113,11 +120,12 @@ static bool inputs_in_set(const lay *L, int i) {
 }
 
 static void choose(lay *L) {
-    for (int i = 0; i < L->n; i++) L->in_set[i] = L->kind[i] == K_CONV;
+    for (int i = 0; i < L->n; i++) L->in_set[i] = L->kind[i] == K_CONV || L->kind[i] == K_CONVT;
     for (bool changed = true; changed;) {
         changed = false;
         for (int i = 0; i < L->n; i++)
-            if (!L->in_set[i] && L->kind[i] != K_NONE && L->kind[i] != K_CONV && inputs_in_set(L, i)) {
+            if (!L->in_set[i] && L->kind[i] != K_NONE && L->kind[i] != K_CONV && L->kind[i] != K_CONVT &&
+                inputs_in_set(L, i)) {
                 L->in_set[i] = true;
                 changed = true;
             }
@@ -170,6 +178,7 @@ static octet_status make_nhwc(ot_node *n, node_kind k) {
     case K_CONV:
         OT_TRY(ot_node_set_op(n, "com.microsoft", "QLinearConv"));
         return set_attr_int(n, "channels_last", 1);
+    case K_CONVT:
     case K_GPOOL:
     case K_APOOL: return set_attr_int(n, "channels_last", 1);
     case K_MAXPOOL:
@@ -350,7 +359,7 @@ octet_status ot_pass_int8_nhwc(octet_model *m, int *converted) {
     bool any = false;
     for (int i = 0; i < L.n; i++) {
         L.kind[i] = kind_of(L.g, L.g->nodes[i]);
-        any |= L.kind[i] == K_CONV;
+        any |= L.kind[i] == K_CONV || L.kind[i] == K_CONVT;
         if (L.g->nodes[i]->n_outputs > 0 && L.g->nodes[i]->outputs[0][0] &&
             !ot_strmap_put(&L.prod, L.g->nodes[i]->outputs[0], i)) {
             st = ot_err(OCTET_ERR_NOMEM, "out of memory");

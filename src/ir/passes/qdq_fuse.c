@@ -8,6 +8,7 @@
  * so it runs on the int8 kernels with no float round trip, as ONNX Runtime does. Activations between
  * the op and Q are exact to fold: Q is monotonic, so Q(relu(y)) = max(Q(y), Q(0)) and
  * Q(clip(y, a, b)) = clamp(Q(y), Q(a), Q(b)); they become clamp bounds of the integer output.
+ * In sessions, a QDQ ConvTranspose (2-D, group 1) becomes ai.octet QLinearConvTranspose (ops/octet_qconvt.c).
  * Shape ops (and nearest Resize, Pad with zeros: padded with the zero point) wrapped in DQ/Q with
  * identical parameters run directly on the quantized tensor. Softmax becomes com.microsoft QLinearSoftmax.
  * In sessions, an element-wise float op with no QLinear twin (HardSwish, HardSigmoid, Tanh, ...) between
@@ -32,7 +33,7 @@ typedef struct qdq {
     int64_t opset;
     int fused;
     bool portable; /* only what ONNX Runtime runs: no octet_act_* clamp attributes, no ai.octet ops */
-    bool lookups;  /* made an ai.octet QLinearLookup */
+    bool octet_ops; /* made an ai.octet op (QLinearLookup, QLinearConvTranspose) */
 } qdq;
 
 static bool is_op(const ot_node *n, const char *op) {
@@ -268,18 +269,24 @@ static octet_status requantize_bias(qdq *c, const char *b, float xs, const octet
     return ot_graph_add_initializer(c->g, *out, t);
 }
 
-/* Conv / MatMul -> QLinearConv / QLinearMatMul. */
+/* Conv / MatMul -> QLinearConv / QLinearMatMul; in sessions ConvTranspose -> ai.octet QLinearConvTranspose
+ * (2-D, group 1, weights per tensor or per output channel: axis 1 of [C, M, kh, kw]). */
 static octet_status fuse_linear(qdq *c, int i, bool *done) {
     *done = false;
     ot_graph *g = c->g;
     const ot_node *op = g->nodes[i];
-    bool conv = strcmp(op->op_type, "Conv") == 0;
+    const bool convt = strcmp(op->op_type, "ConvTranspose") == 0;
+    const bool conv = convt || strcmp(op->op_type, "Conv") == 0;   /* QLinearConv's inputs and clamp */
+    const char *qop = convt ? "QLinearConvTranspose" : conv ? "QLinearConv" : "QLinearMatMul";
+    const char *qdomain = convt ? "ai.octet" : "";
     if (op->n_inputs < 2 || op->n_outputs != 1) return OCTET_OK;
-    if (!ot_op_find("", conv ? "QLinearConv" : "QLinearMatMul")) return OCTET_OK;
+    if (convt && (c->portable || ot_node_attr_int(op, "group", 1) != 1)) return OCTET_OK;
+    if (!ot_op_find(qdomain, qop)) return OCTET_OK;
     dq_info dx, dw;
     if (!find_dq(g, op->inputs[0], false, &dx) || !find_dq(g, op->inputs[1], true, &dw)) return OCTET_OK;
     const octet_tensor *wq = init_of(g, dw.q);
     if (conv && !wq) return OCTET_OK;
+    if (convt && (wq->ndim != 4 || !init_of(g, dx.scale) || (dx.zp && !init_of(g, dx.zp)))) return OCTET_OK;
     if (dx.qtype != OCTET_UINT8 && dx.qtype != OCTET_INT8) {
         if (dx.qtype != OCTET_UNDEFINED) return OCTET_OK;
         dx.qtype = OCTET_UINT8;
@@ -287,10 +294,11 @@ static octet_status fuse_linear(qdq *c, int i, bool *done) {
     if (!is_8bit(dw.qtype)) return OCTET_OK;
     if (dw.qtype == OCTET_UNDEFINED) dw.qtype = OCTET_UINT8;
     if (dw.per_axis) {
-        /* Conv: per output channel (axis 0); MatMul: per column (last axis) of a 2-D weight. */
+        /* Conv: per output channel (axis 0); ConvTranspose: axis 1; MatMul: per column (last axis) of a
+         * 2-D weight. */
         if (!wq) return OCTET_OK;
         int64_t ax = dw.axis < 0 ? dw.axis + wq->ndim : dw.axis;
-        if (conv ? ax != 0 : (wq->ndim != 2 || ax != 1)) return OCTET_OK;
+        if (convt ? ax != 1 : conv ? ax != 0 : (wq->ndim != 2 || ax != 1)) return OCTET_OK;
     }
     const char *to_q;
     int act;
@@ -302,7 +310,7 @@ static octet_status fuse_linear(qdq *c, int i, bool *done) {
     if ((!conv || c->portable) && act >= 0 && !activation_is_implied(&q, lo, hi)) return OCTET_OK;
     char *bias = NULL;
     if (conv && ot_node_input(op, 2)) {
-        int64_t M = wq->dims[0];
+        int64_t M = convt ? wq->dims[1] : wq->dims[0];
         octet_status s = requantize_bias(c, op->inputs[2], scalar_f(dx.scale_t), dw.scale_t, M, op->name[0] ? op->name : op->outputs[0], &bias);
         if (s == OCTET_ERR_UNSUPPORTED) return OCTET_OK;
         OT_TRY(s);
@@ -316,8 +324,7 @@ static octet_status fuse_linear(qdq *c, int i, bool *done) {
     if (s == OCTET_OK) {
         const char *ins[9] = {dx.q, dx.scale, xz, dw.q, dw.scale, wz, q.scale, yz, bias};
         char *out = strdup(q.out);
-        ot_node *n = out ? new_node(c, conv ? "QLinearConv" : "QLinearMatMul", "", op->name, bias ? 9 : 8, ins, out)
-                         : NULL;
+        ot_node *n = out ? new_node(c, qop, qdomain, op->name, bias ? 9 : 8, ins, out) : NULL;
         if (!n) s = ot_err(OCTET_ERR_NOMEM, "out of memory");
         if (s == OCTET_OK && conv) s = copy_attrs(n, op);
         if (s == OCTET_OK && act >= 0 && conv && !activation_is_implied(&q, lo, hi)) {
@@ -330,6 +337,7 @@ static octet_status fuse_linear(qdq *c, int i, bool *done) {
             int drop[3] = {i, act, q.node};
             remove_nodes(g, drop, 3);
             *done = true;
+            if (convt) c->octet_ops = true;
         }
         free(out);
     }
@@ -531,7 +539,7 @@ static octet_status fuse_lookup(qdq *c, int i, bool *done) {
     if (s == OCTET_OK) {
         int drop[2] = {i, q.node};
         remove_nodes(g, drop, 2);
-        c->lookups = true;
+        c->octet_ops = true;
         *done = true;
     }
     free(out);
@@ -632,7 +640,9 @@ octet_status ot_pass_qdq_fuse(octet_model *m, const ot_qdq_fuse_options *opts, i
             const ot_node *n = c.g->nodes[i];
             if (!ot_domain_is_onnx(n->domain)) continue;
             bool done = false;
-            if (strcmp(n->op_type, "Conv") == 0 || strcmp(n->op_type, "MatMul") == 0) OT_TRY(fuse_linear(&c, i, &done));
+            if (strcmp(n->op_type, "Conv") == 0 || strcmp(n->op_type, "MatMul") == 0 ||
+                strcmp(n->op_type, "ConvTranspose") == 0)
+                OT_TRY(fuse_linear(&c, i, &done));
             else if (strcmp(n->op_type, "Gemm") == 0) OT_TRY(fuse_gemm(&c, i, &done));
             else if (has_contrib_twin(n)) OT_TRY(fuse_contrib(&c, i, &done));
             else if (ot_qdq_keeps_params(c.g, n)) OT_TRY(fuse_movement(&c, i, &done));
@@ -648,7 +658,7 @@ octet_status ot_pass_qdq_fuse(octet_model *m, const ot_qdq_fuse_options *opts, i
     if (c.fused) {
         OT_TRY(ot_pass_dce(m, NULL));
         if (ot_model_opset(m, "com.microsoft") == 0) OT_TRY(ot_model_set_opset(m, "com.microsoft", 1));
-        if (c.lookups && ot_model_opset(m, "ai.octet") == 0) OT_TRY(ot_model_set_opset(m, "ai.octet", 1));
+        if (c.octet_ops && ot_model_opset(m, "ai.octet") == 0) OT_TRY(ot_model_set_opset(m, "ai.octet", 1));
     }
     if (fused) *fused = c.fused;
     return OCTET_OK;
