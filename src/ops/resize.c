@@ -344,6 +344,33 @@ static void nearest_row(char *yr, const char *xr, size_t es, int64_t W, const in
 }
 #undef NEAREST_ROW
 
+/* Axis i of a nearest resize picks source o / rep for output o (rep = out / in, an integer; 1 keeps it). */
+static bool nearest_repeats(const axis_taps *taps, const rs_plan *p, int i) {
+    if (p->in[i] < 1 || p->out[i] % p->in[i] != 0) return false;
+    int64_t rep = p->out[i] / p->in[i], stride = 1;
+    for (int j = i + 1; j < p->rank; j++) stride *= p->in[j];
+    for (int64_t o = 0; o < p->out[i]; o++)
+        if (taps[i].extra[o] || taps[i].off[o * MAX_TAPS] != (o / rep) * stride) return false;
+    return true;
+}
+
+static void nearest_upsample_nhwc(const rs_plan *p, size_t es, const char *x, char *y, int threads) {
+    const int64_t N = p->in[0], H = p->in[1], W = p->in[2], OH = p->out[1], OW = p->out[2];
+    const int64_t rh = OH / H, rw = OW / W;
+    const size_t pix = (size_t)p->in[3] * es, orow = (size_t)OW * pix;
+    const int64_t rows = N * H;
+    if ((double)rows * (double)orow * (double)rh < 65536.0) threads = 1;
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+    for (int64_t row = 0; row < rows; row++) {
+        int64_t n = row / H, ih = row % H;
+        const char *src = x + (size_t)row * (size_t)W * pix;
+        char *dst = y + (size_t)(n * OH + ih * rh) * orow;
+        for (int64_t iw = 0; iw < W; iw++)
+            for (int64_t j = 0; j < rw; j++) memcpy(dst + (size_t)(iw * rw + j) * pix, src + (size_t)iw * pix, pix);
+        for (int64_t t = 1; t < rh; t++) memcpy(dst + (size_t)t * orow, dst, orow);
+    }
+}
+
 static octet_status resize_eval(const ot_kernel *k, const rs_attrs *a, const rs_plan *p, const octet_tensor *x,
                                 octet_tensor *y) {
     const int r = p->rank;
@@ -385,6 +412,18 @@ static octet_status resize_eval(const ot_kernel *k, const rs_attrs *a, const rs_
         pos += (size_t)p->out[i];
         build_axis(a, p->in[i], p->out[i], p->scale[i], p->roi[i], p->roi[r + i], stride, &taps[i]);
         stride *= p->in[i];
+    }
+    /* channels-last integer upsampling (the int8 layout pass's NHWC nearest Resize): rank 4, N and C kept,
+     * every output pixel a copy of source pixel (oh / rh, ow / rw): C-byte copies per pixel, then each
+     * finished output row copied rh - 1 times */
+    if (a->mode == M_NEAREST && r == 4 && p->out[0] == p->in[0] && p->out[3] == p->in[3] &&
+        nearest_repeats(taps, p, 1) && nearest_repeats(taps, p, 2) && nearest_repeats(taps, p, 0) &&
+        nearest_repeats(taps, p, 3)) {
+        nearest_upsample_nhwc(p, es, x->data, y->data, k->threads);
+        free(offs);
+        free(ws);
+        free(ex);
+        return OCTET_OK;
     }
     /* rows = all output positions of the outer axes */
     const int64_t W = p->out[r - 1];

@@ -273,6 +273,28 @@ def chain_cases(rng):
         g.output(h.name, dt)
         out.append(case("chain_se_concat_%s_n%d" % (tag, N), g))
 
+    # FPN-style top-down path: nearest Resize on the 8-bit tensor inside the chain (octet permutes its
+    # scales and runs it channels-last; integer factors take the copy path, align_corners the generic one)
+    for tag, sc, attrs in [("asym_floor_2x2", [1, 1, 2, 2], dict(coordinate_transformation_mode="asymmetric",
+                                                                 nearest_mode="floor")),
+                           ("half_pixel_3x2", [1, 1, 3, 2], {}),
+                           ("align_corners_2x3", [1, 1, 2, 3], dict(coordinate_transformation_mode="align_corners"))]:
+        for dt in (U8, S8):
+            g = Graph()
+            x = quant_input(g, rng, [1, 4, 12, 12], dt)
+            hi = conv(g, rng, x, 8, (3, 3))
+            lo = conv(g, rng, hi, 8, (3, 3), (sc[2], sc[3]), pads=[1, 1, 1, 1])
+            up = Q(g.node("Resize", [lo.name, "", g.const(np.array(sc, np.float32), "sc")], mode="nearest", **attrs),
+                   lo.scale, lo.zp, lo.dtype, lo.C)
+            up_hw = (12 + 2 - 3) // sc[2] + 1
+            if up_hw * sc[2] == 12 and ((12 + 2 - 3) // sc[3] + 1) * sc[3] == 12:
+                h = binop(g, rng, "QLinearAdd", up, hi)
+            else:
+                h = up
+            h = conv(g, rng, h, 6, (3, 3))
+            g.output(h.name, dt)
+            g.output(up.name, dt)   # the resized value handed back in ONNX layout too
+            out.append(case("chain_fpn_resize_%s_%s" % (tag, np.dtype(dt).name), g))
     # a lone convolution between float ops stays in ONNX layout; two in a row become a chain
     g = Graph()
     x = quant_input(g, rng, [1, 4, 8, 8], U8)

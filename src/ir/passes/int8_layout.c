@@ -1,7 +1,7 @@
 /* Channels-last int8 chains (see int8_layout.h).
  *
  * 1. Candidates: every 2-D QLinearConv (and ai.octet QLinearConvTranspose); then, to a fixed point, every
- *    layout-free int8 op whose image
+ *    layout-free int8 op (nearest Resize by constant scales: its scales are permuted) whose image
  *    inputs all come from candidates (so they are rank-4 int8 tensors in the same layout: elementwise
  *    broadcasting and pooling commute with the permutation). Element-wise ones: QLinearAdd/Mul (an
  *    operand that is a one-element constant is no image input: it broadcasts alike in any layout),
@@ -19,10 +19,29 @@
 #include "util/mem.h"
 #include "util/strmap.h"
 
-typedef enum { K_NONE, K_CONV, K_CONVT, K_EW2, K_EW1, K_GPOOL, K_APOOL, K_MAXPOOL, K_CONCAT } node_kind;
+typedef enum { K_NONE, K_CONV, K_CONVT, K_EW2, K_EW1, K_GPOOL, K_APOOL, K_MAXPOOL, K_CONCAT, K_RESIZE } node_kind;
 
 static bool is_ms(const ot_node *n) { return strcmp(n->domain, "com.microsoft") == 0; }
 static bool op_is(const ot_node *n, const char *op) { return strcmp(n->op_type, op) == 0; }
+
+/* A nearest Resize by constant scales that leave N and C alone (qdq_fuse runs it on the 8-bit tensor):
+ * the index of its scales input (opset 10: 1; 11+: 2, with no sizes), else -1. In NHWC the same
+ * scales, permuted, give the permuted result (nearest picks each axis independently). */
+static int resize_scales_input(const ot_graph *g, const ot_node *n) {
+    if (strcmp(ot_node_attr_string(n, "mode", "nearest"), "nearest") != 0 ||
+        strcmp(ot_node_attr_string(n, "coordinate_transformation_mode", "half_pixel"), "tf_crop_and_resize") == 0)
+        return -1;
+    int si = n->n_inputs == 2 ? 1 : 2;
+    if (n->n_inputs < 2 || n->n_inputs > 4 || (n->n_inputs == 4 && n->inputs[3][0])) return -1;
+    const ot_initializer *sc = n->inputs[si][0] ? ot_graph_find_initializer(g, n->inputs[si]) : NULL;
+    if (!sc || sc->tensor->dtype != OCTET_FLOAT || ot_tensor_numel(sc->tensor) != 4) return -1;
+    for (int i = 0; i < g->n_inputs; i++)   /* an initializer that is also an input can be overridden */
+        if (strcmp(g->inputs[i].name, n->inputs[si]) == 0) return -1;
+    const float *v = sc->tensor->data;
+    return v[0] == 1.0f && v[1] == 1.0f ? si : -1;
+}
+
+static bool resize_scales(const ot_graph *g, const ot_node *n) { return resize_scales_input(g, n) >= 0; }
 
 static node_kind kind_of(const ot_graph *g, const ot_node *n) {
     if (n->n_outputs < 1 || !n->outputs[0][0]) return K_NONE;
@@ -31,6 +50,7 @@ static node_kind kind_of(const ot_graph *g, const ot_node *n) {
             const ot_initializer *w = ot_graph_find_initializer(g, n->inputs[3]);
             return w && w->tensor->ndim == 4 ? K_CONV : K_NONE;
         }
+        if (op_is(n, "Resize") && n->n_outputs == 1) return resize_scales(g, n) ? K_RESIZE : K_NONE;
         if (op_is(n, "MaxPool") && (n->n_outputs == 1 || !n->outputs[1][0]) && n->n_inputs == 1) {
             const int64_t *ks;
             return ot_node_attr_ints(n, "kernel_shape", &ks) == 2 ? K_MAXPOOL : K_NONE;
@@ -172,9 +192,35 @@ static void drop_attr(ot_node *n, const char *name) {
         }
 }
 
+/* Resize: its scales [1, 1, sh, sw] become a new constant [1, sh, sw, 1]. */
+static octet_status resize_to_nhwc(ot_graph *g, ot_node *n) {
+    int si = resize_scales_input(g, n);
+    if (si < 0) return ot_err(OCTET_ERR_INVALID_ARG, "int8 layout: Resize scales changed");
+    const float *v = ot_graph_find_initializer(g, n->inputs[si])->tensor->data;
+    int64_t four = 4;
+    octet_tensor *t = ot_tensor_new(OCTET_FLOAT, 1, &four);
+    char *name = ot_graph_unique_name(g, n->inputs[si], "_nhwc");
+    if (!t || !name) {
+        octet_tensor_free(t);
+        free(name);
+        return ot_err(OCTET_ERR_NOMEM, "out of memory");
+    }
+    float *d = t->data;
+    d[0] = v[0], d[1] = v[2], d[2] = v[3], d[3] = v[1];
+    octet_status st = ot_graph_add_initializer(g, name, t);
+    if (st == OCTET_OK) {
+        free(n->inputs[si]);
+        n->inputs[si] = name;
+    } else {
+        free(name);
+    }
+    return st;
+}
+
 /* The node's own change of op / attributes. */
-static octet_status make_nhwc(ot_node *n, node_kind k) {
+static octet_status make_nhwc(ot_graph *g, ot_node *n, node_kind k) {
     switch (k) {
+    case K_RESIZE: return resize_to_nhwc(g, n);
     case K_CONV:
         OT_TRY(ot_node_set_op(n, "com.microsoft", "QLinearConv"));
         return set_attr_int(n, "channels_last", 1);
@@ -328,7 +374,7 @@ static octet_status rewrite(lay *L, int *converted) {
         }
         if (ot_graph_count_reads(g, old) > 0) st = add_transpose(g, nhwc[i], old, false);
         free(old);
-        if (st == OCTET_OK) st = make_nhwc(n, L->kind[i]);
+        if (st == OCTET_OK) st = make_nhwc(g, n, L->kind[i]);
         count++;
     }
     for (int i = 0; i < n0; i++) free(nhwc[i]);

@@ -4,7 +4,8 @@
  * change layout twice. This pass finds the connected groups of int8 image ops (QLinearConv with 2-D
  * kernels, and what follows them: QLinearAdd/Mul (a one-element constant operand does not count as an
  * image), QLinearSigmoid/LeakyRelu, ai.octet QLinearLookup tables, QLinearConcat,
- * QLinearGlobalAveragePool, QLinearAveragePool, int8 MaxPool) and rewrites them to their NHWC forms
+ * QLinearGlobalAveragePool, QLinearAveragePool, int8 MaxPool, nearest Resize, ai.octet
+ * QLinearConvTranspose) and rewrites them to their NHWC forms
  * (com.microsoft QLinearConv / NhwcMaxPool, channels_last=1 pools: the ops ONNX Runtime's NHWC
  * transformer uses), with one Transpose where a group reads from or hands over to NCHW code.
  * A lone convolution stays as it is (two explicit transposes would gain nothing). Values keep their
