@@ -87,6 +87,25 @@ static const int8_t kKeep[17][16] __attribute__((aligned(16))) = {
 #undef K
 };
 
+/* The last len (1..15) bytes of a row of K bytes, XOR vx, at the bottom of a vector with zeros above:
+ * the 16 bytes ending at K shifted down when K >= 16, else the row's start (safe16: 16 bytes may be
+ * read there) or a copy. */
+static inline __m128i row_tail(const uint8_t *a, int K, int len, __m128i vx, bool safe16) {
+    __m128i v;
+    if (K >= 16) {
+        v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(a + K - 16)), vx);
+        return _mm_shuffle_epi8(v, _mm_load_si128((const __m128i *)kTail[16 - len]));
+    }
+    if (safe16) {
+        v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)a), vx);
+    } else {
+        uint8_t t[16] = {0};
+        memcpy(t, a, (size_t)len);
+        v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)t), vx);
+    }
+    return _mm_shuffle_epi8(v, _mm_load_si128((const __m128i *)kKeep[len]));
+}
+
 /* Widen one row of A (K bytes) to int16 at dst. Writes whole 16-element groups: the elements from K to
  * the end of the last group are zero. safe16: 16 bytes may be read from a (the rows that follow in
  * A's storage make up for a short row). */
@@ -98,20 +117,7 @@ static inline void pack_a_row(int16_t *dst, const uint8_t *a, int K, __m128i vx,
     }
     int len = K - k;
     if (len <= 0) return;
-    __m128i v;
-    if (K >= 16) {   /* the 16 bytes ending at K, shifted down so byte k comes first */
-        v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(a + K - 16)), vx);
-        v = _mm_shuffle_epi8(v, _mm_load_si128((const __m128i *)kTail[16 - len]));
-    } else if (safe16) {
-        v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)a), vx);
-        v = _mm_shuffle_epi8(v, _mm_load_si128((const __m128i *)kKeep[len]));
-    } else {
-        uint8_t t[16] = {0};
-        memcpy(t, a, (size_t)len);
-        v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)t), vx);
-        v = _mm_shuffle_epi8(v, _mm_load_si128((const __m128i *)kKeep[len]));
-    }
-    _mm256_storeu_si256((__m256i *)(dst + k), _mm256_cvtepu8_epi16(v));
+    _mm256_storeu_si256((__m256i *)(dst + k), _mm256_cvtepu8_epi16(row_tail(a, K, len, vx, safe16)));
 }
 
 /* Rows [m, m + rows) of A to dst (stride kpad), in order (a row's last store may spill into the next). */
@@ -311,19 +317,7 @@ static inline int32_t pack_a_row_u8(uint8_t *dst, const uint8_t *a, int K, __m12
     }
     int len = K - k;
     if (len > 0) {
-        __m128i v;
-        if (K >= 16) {
-            v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(a + K - 16)), vx);
-            v = _mm_shuffle_epi8(v, _mm_load_si128((const __m128i *)kTail[16 - len]));
-        } else if (safe16) {
-            v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)a), vx);
-            v = _mm_shuffle_epi8(v, _mm_load_si128((const __m128i *)kKeep[len]));
-        } else {
-            uint8_t t[16] = {0};
-            memcpy(t, a, (size_t)len);
-            v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)t), vx);
-            v = _mm_shuffle_epi8(v, _mm_load_si128((const __m128i *)kKeep[len]));
-        }
+        __m128i v = row_tail(a, K, len, vx, safe16);
         _mm_storeu_si128((__m128i *)(dst + k), v);
         if (sum) acc = _mm_add_epi64(acc, _mm_sad_epu8(v, zero));
     }

@@ -12,25 +12,17 @@ output_shape); uint8 and int8 x and y; int8 and uint8 weights, per tensor and pe
 with zero points; bias or none; Relu / Clip folded or none; odd sizes and batch 2. Also: a grouped
 ConvTranspose (stays float in octet), and chains Conv -> ConvTranspose -> Conv which octet runs
 channels-last end to end (ir/passes/int8_layout.c)."""
-import importlib.util
 import os
+import sys
 
 import numpy as np
 from onnx import helper, numpy_helper
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import case_util as CU  # noqa: E402  (tests/ops/case_util.py)
+
 SEED = 6011
 U8, S8 = np.uint8, np.int8
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(
-        name + "_helpers", os.path.join(os.path.dirname(os.path.abspath(__file__)), name + ".py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-CU = _load("case_util")
 
 
 def zp_of(dt, rng):
