@@ -25,11 +25,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/qconv.h"
 #include "kernels/qgemm.h"
 #include "kernels/quant_vec.h"
 #include "kernels/requant.h"
 #include "ops/conv_geom.h"
 #include "ops/op.h"
+#include "ops/qcontrib_internal.h"
 #include "util/mem.h"
 
 typedef struct qct_state {
@@ -53,8 +55,6 @@ static void qct_release(void *p) {
     free(st->bias);
     free(st);
 }
-
-static bool is_q8(octet_dtype d) { return d == OCTET_UINT8 || d == OCTET_INT8; }
 
 static int32_t q8_at(const octet_tensor *t, int64_t i) {
     return t->dtype == OCTET_INT8 ? ((const int8_t *)t->data)[i] : ((const uint8_t *)t->data)[i];
@@ -116,9 +116,9 @@ static octet_status qct_prepare_impl(ot_kernel *k, const octet_tensor *const *c,
     const octet_tensor *xs = c[1], *xz = c[2], *w = c[3], *ws = c[4], *wz = c[5], *ys = c[6], *yz = c[7];
     const octet_tensor *b = n_in > 8 ? c[8] : NULL;
     if (st->a.group != 1) return ot_node_err(k, OCTET_ERR_UNSUPPORTED, "only group 1 is supported");
-    if (!is_q8(w->dtype) || w->ndim != 4)
+    if (!qc_is_q8(w->dtype) || w->ndim != 4)
         return ot_node_err(k, OCTET_ERR_UNSUPPORTED, "w must be a 4-D uint8 or int8 tensor [C, M, kh, kw]");
-    if (!is_q8(xz->dtype) || !is_q8(yz->dtype) || !one_or(xz, 1) || !one_or(yz, 1) || wz->dtype != w->dtype)
+    if (!qc_is_q8(xz->dtype) || !qc_is_q8(yz->dtype) || !one_or(xz, 1) || !one_or(yz, 1) || wz->dtype != w->dtype)
         return ot_node_err(k, OCTET_ERR_UNSUPPORTED, "zero points must be 8-bit scalars (w's per channel allowed)");
     if (xs->dtype != OCTET_FLOAT || ys->dtype != OCTET_FLOAT || ws->dtype != OCTET_FLOAT || !one_or(xs, 1) ||
         !one_or(ys, 1))
@@ -141,16 +141,7 @@ static octet_status qct_prepare_impl(ot_kernel *k, const octet_tensor *const *c,
     st->y_signed = yz->dtype == OCTET_INT8;
     st->zx = q8_at(xz, 0);
     st->zy = q8_at(yz, 0);
-    st->lo = st->y_signed ? -128 : 0;
-    st->hi = st->y_signed ? 127 : 255;
-    if (ot_node_attr(k->node, "octet_act_lo")) {
-        int64_t v = ot_node_attr_int(k->node, "octet_act_lo", st->lo);
-        if (v > st->lo) st->lo = v > st->hi ? st->hi : (int32_t)v;
-    }
-    if (ot_node_attr(k->node, "octet_act_hi")) {
-        int64_t v = ot_node_attr_int(k->node, "octet_act_hi", st->hi);
-        if (v < st->hi) st->hi = v < st->lo ? st->lo : (int32_t)v;
-    }
+    OT_TRY(qc_act_bounds(k, yz->dtype, &st->lo, &st->hi));
     int32_t zw[1024], *zwp = M <= 1024 ? zw : ot_malloc((size_t)M * sizeof *zwp);
     if (!zwp) return ot_err(OCTET_ERR_NOMEM, "out of memory");
     bool zw_per_m = ot_tensor_numel(wz) > 1;
@@ -187,17 +178,12 @@ static octet_status qct_prepare(ot_kernel *k, const octet_tensor *const *consts,
     return OCTET_OK;
 }
 
-/* [N][A][B][C] <-> [N][C][A][B] for 8-bit images (A*B pixels): to_nhwc picks the direction. */
-static void permute8(uint8_t *dst, const uint8_t *src, int64_t N, int64_t C, int64_t P, bool to_nhwc) {
-    for (int64_t n = 0; n < N; n++) {
-        const uint8_t *s = src + n * C * P;
-        uint8_t *d = dst + n * C * P;
-        for (int64_t c = 0; c < C; c++)
-            for (int64_t p = 0; p < P; p++) {
-                if (to_nhwc) d[p * C + c] = s[c * P + p];
-                else d[c * P + p] = s[p * C + c];
-            }
-    }
+/* N images [C][P] -> [P][C] (to_nhwc) or [P][C] -> [C][P], with the int8 ops' tiled transpose. */
+static void permute8(uint8_t *dst, const uint8_t *src, int64_t N, int64_t C, int64_t P, bool to_nhwc, int threads) {
+    const size_t img = (size_t)C * (size_t)P;
+    for (int64_t n = 0; n < N; n++)
+        ot_qconv_transpose(dst + (size_t)n * img, src + (size_t)n * img, to_nhwc ? (size_t)C : (size_t)P,
+                           to_nhwc ? (size_t)P : (size_t)C, 1, threads);
 }
 
 typedef struct qct_job {
@@ -297,12 +283,12 @@ static octet_status qct_run(ot_kernel *k, const octet_tensor *const *in, int n_i
         free(yt);
         return ot_err(OCTET_ERR_NOMEM, "out of memory");
     }
-    if (xt) permute8(xt, x->data, s.N, st->C, s.in[0] * s.in[1], true);
+    if (xt) permute8(xt, x->data, s.N, st->C, s.in[0] * s.in[1], true, k->threads);
     qct_job r = {st, cl ? x->data : xt, cl ? out[0]->data : yt, (int)s.N, (int)s.in[0], (int)s.in[1],
                  (int)s.out[0], (int)s.out[1], (int)s.s[0], (int)s.s[1], (int)s.d[0], (int)s.d[1], (int)s.pb[0],
                  (int)s.pb[1]};
     octet_status rs = st->tiling ? run_tiling(&r, k->threads) : run_general(&r, k->threads);
-    if (rs == OCTET_OK && !cl) permute8(out[0]->data, yt, s.N, M, s.out[0] * s.out[1], false);
+    if (rs == OCTET_OK && !cl) permute8(out[0]->data, yt, s.N, M, s.out[0] * s.out[1], false, k->threads);
     free(xt);
     free(yt);
     return rs;

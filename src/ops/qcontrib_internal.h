@@ -1,4 +1,4 @@
-/* Shared helpers of the com.microsoft int8 contrib ops (qcontrib*.c). Every op reproduces ONNX
+/* Shared helpers of the int8 ops (qcontrib*.c, qlinear.c, octet_qconvt.c). Every contrib op reproduces ONNX
  * Runtime's CPU kernel (MLAS) float operation for float operation, so results are bit-identical. */
 #ifndef OT_QCONTRIB_INTERNAL_H
 #define OT_QCONTRIB_INTERNAL_H
@@ -13,6 +13,11 @@
 static inline bool qc_is_q8(octet_dtype d) { return d == OCTET_UINT8 || d == OCTET_INT8; }
 static inline int32_t qc_qmin(octet_dtype d) { return d == OCTET_INT8 ? -128 : 0; }
 static inline int32_t qc_qmax(octet_dtype d) { return d == OCTET_INT8 ? 127 : 255; }
+
+/* The output clamp of an 8-bit op of type yt, tightened by the node's octet_act_lo / octet_act_hi (a fused
+ * activation's bounds in the quantized domain, set by ir/passes/qdq_fuse.c); an empty range is an error.
+ * (qlinear.c) */
+octet_status qc_act_bounds(const ot_kernel *k, octet_dtype yt, int32_t *lo, int32_t *hi);
 
 /* A float scale that must be a scalar or a 1-element tensor (input `idx`). */
 octet_status qc_scale(const ot_kernel *k, const octet_tensor *t, int idx, float *out);

@@ -23,6 +23,7 @@
 #include "kernels/qgemm.h"
 #include "ops/conv_geom.h"
 #include "ops/op.h"
+#include "ops/qcontrib_internal.h"
 #include "util/mem.h"
 
 /* ---- common checks ---- */
@@ -568,18 +569,22 @@ static octet_status qc_read_impl(const ot_kernel *k, bool qlinear, const octet_t
     d->scale = p->scale;
     d->scale_count = (int)ns;
     d->out_type = yzp->dtype == OCTET_INT8 ? OT_QGEMM_OUT_S8 : OT_QGEMM_OUT_U8;
-    d->lo = q8_lo(yzp->dtype);
-    d->hi = q8_hi(yzp->dtype);
+    return qc_act_bounds(k, yzp->dtype, &d->lo, &d->hi);
+}
+
+octet_status qc_act_bounds(const ot_kernel *k, octet_dtype yt, int32_t *lo, int32_t *hi) {
+    *lo = q8_lo(yt);
+    *hi = q8_hi(yt);
     /* fused activation bounds (see the comment above) */
     if (ot_node_attr(k->node, "octet_act_lo")) {
-        int64_t v = ot_node_attr_int(k->node, "octet_act_lo", d->lo);
-        if (v > d->lo) d->lo = v > d->hi ? d->hi + 1 : (int32_t)v;
+        int64_t v = ot_node_attr_int(k->node, "octet_act_lo", *lo);
+        if (v > *lo) *lo = v > *hi ? *hi + 1 : (int32_t)v;
     }
     if (ot_node_attr(k->node, "octet_act_hi")) {
-        int64_t v = ot_node_attr_int(k->node, "octet_act_hi", d->hi);
-        if (v < d->hi) d->hi = v < q8_lo(yzp->dtype) ? q8_lo(yzp->dtype) - 1 : (int32_t)v;
+        int64_t v = ot_node_attr_int(k->node, "octet_act_hi", *hi);
+        if (v < *hi) *hi = v < q8_lo(yt) ? q8_lo(yt) - 1 : (int32_t)v;
     }
-    if (d->lo > d->hi)
+    if (*lo > *hi)
         return ot_node_err(k, OCTET_ERR_INVALID_ARG, "fused activation range octet_act_lo..octet_act_hi is empty");
     return OCTET_OK;
 }
