@@ -544,6 +544,14 @@ const ot_initializer *ot_graph_find_initializer(const ot_graph *g, const char *n
     return i >= 0 ? &g->inits[i] : NULL;
 }
 
+const octet_tensor *ot_graph_constant(const ot_graph *g, const char *name) {
+    if (!name || !name[0]) return NULL;
+    for (int i = 0; i < g->n_inputs; i++)
+        if (strcmp(g->inputs[i].name, name) == 0) return NULL;
+    const ot_initializer *in = ot_graph_find_initializer(g, name);
+    return in ? in->tensor : NULL;
+}
+
 int64_t ot_model_opset(const octet_model *m, const char *domain) {
     for (int i = 0; i < m->n_opsets; i++) {
         bool same = ot_domain_is_onnx(domain) ? ot_domain_is_onnx(m->opsets[i].domain)

@@ -167,6 +167,9 @@ size_t ot_node_attr_floats(const ot_node *n, const char *name, const float **out
 const char *ot_node_input(const ot_node *n, int i);
 const ot_initializer *ot_graph_find_initializer(const ot_graph *g, const char *name);
 int ot_graph_find_initializer_index(const ot_graph *g, const char *name);
+/* The value of `name` when it is a constant: an initializer that is not also a graph input (such an
+ * initializer is only a default the caller may override). NULL otherwise, and for NULL or "". */
+const octet_tensor *ot_graph_constant(const ot_graph *g, const char *name);
 /* Opset version the model imports for domain ("" / "ai.onnx" are the same), or 0 if none. */
 int64_t ot_model_opset(const octet_model *m, const char *domain);
 /* True for "" and "ai.onnx". */

@@ -11,11 +11,8 @@
 static bool op_is(const ot_node *n, const char *op) { return ot_domain_is_onnx(n->domain) && strcmp(n->op_type, op) == 0; }
 
 static const octet_tensor *const_f32(const ot_graph *g, const char *name) {
-    if (!name || !name[0]) return NULL;
-    for (int i = 0; i < g->n_inputs; i++)
-        if (strcmp(g->inputs[i].name, name) == 0) return NULL; /* overridable: not a constant */
-    const ot_initializer *in = ot_graph_find_initializer(g, name);
-    return in && in->tensor->dtype == OCTET_FLOAT ? in->tensor : NULL;
+    const octet_tensor *t = ot_graph_constant(g, name);
+    return t && t->dtype == OCTET_FLOAT ? t : NULL;
 }
 
 int64_t ot_linear_out_channels(const ot_graph *g, const ot_node *n) {

@@ -14,13 +14,10 @@
 static bool op_is(const ot_node *n, const char *op) { return ot_domain_is_onnx(n->domain) && strcmp(n->op_type, op) == 0; }
 
 static const octet_tensor *const_f32(const ot_graph *g, const char *name, int64_t want_numel) {
-    if (!name || !name[0]) return NULL;
-    for (int i = 0; i < g->n_inputs; i++)
-        if (strcmp(g->inputs[i].name, name) == 0) return NULL; /* overridable: not a constant */
-    const ot_initializer *in = ot_graph_find_initializer(g, name);
-    if (!in || in->tensor->dtype != OCTET_FLOAT) return NULL;
-    if (want_numel >= 0 && ot_tensor_numel(in->tensor) != want_numel) return NULL;
-    return in->tensor;
+    const octet_tensor *t = ot_graph_constant(g, name);
+    if (!t || t->dtype != OCTET_FLOAT) return NULL;
+    if (want_numel >= 0 && ot_tensor_numel(t) != want_numel) return NULL;
+    return t;
 }
 
 static int producer(const ot_graph *g, const char *name) {

@@ -33,15 +33,11 @@ static int resize_scales_input(const ot_graph *g, const ot_node *n) {
         return -1;
     int si = n->n_inputs == 2 ? 1 : 2;
     if (n->n_inputs < 2 || n->n_inputs > 4 || (n->n_inputs == 4 && n->inputs[3][0])) return -1;
-    const ot_initializer *sc = n->inputs[si][0] ? ot_graph_find_initializer(g, n->inputs[si]) : NULL;
-    if (!sc || sc->tensor->dtype != OCTET_FLOAT || ot_tensor_numel(sc->tensor) != 4) return -1;
-    for (int i = 0; i < g->n_inputs; i++)   /* an initializer that is also an input can be overridden */
-        if (strcmp(g->inputs[i].name, n->inputs[si]) == 0) return -1;
-    const float *v = sc->tensor->data;
+    const octet_tensor *sc = ot_graph_constant(g, n->inputs[si]);
+    if (!sc || sc->dtype != OCTET_FLOAT || ot_tensor_numel(sc) != 4) return -1;
+    const float *v = sc->data;
     return v[0] == 1.0f && v[1] == 1.0f ? si : -1;
 }
-
-static bool resize_scales(const ot_graph *g, const ot_node *n) { return resize_scales_input(g, n) >= 0; }
 
 static node_kind kind_of(const ot_graph *g, const ot_node *n) {
     if (n->n_outputs < 1 || !n->outputs[0][0]) return K_NONE;
@@ -50,7 +46,7 @@ static node_kind kind_of(const ot_graph *g, const ot_node *n) {
             const ot_initializer *w = ot_graph_find_initializer(g, n->inputs[3]);
             return w && w->tensor->ndim == 4 ? K_CONV : K_NONE;
         }
-        if (op_is(n, "Resize") && n->n_outputs == 1) return resize_scales(g, n) ? K_RESIZE : K_NONE;
+        if (op_is(n, "Resize") && n->n_outputs == 1) return resize_scales_input(g, n) >= 0 ? K_RESIZE : K_NONE;
         if (op_is(n, "MaxPool") && (n->n_outputs == 1 || !n->outputs[1][0]) && n->n_inputs == 1) {
             const int64_t *ks;
             return ot_node_attr_ints(n, "kernel_shape", &ks) == 2 ? K_MAXPOOL : K_NONE;
@@ -85,11 +81,8 @@ static node_kind kind_of(const ot_graph *g, const ot_node *n) {
 /* A constant with one element (and rank <= 4): broadcasting it is the same in any layout, so it is not
  * an image input (PP-LCNetV3's learnable affine x * a + b after each activation). */
 static bool scalar_const(const ot_graph *g, const char *name) {
-    const ot_initializer *in = name[0] ? ot_graph_find_initializer(g, name) : NULL;
-    if (!in || ot_tensor_numel(in->tensor) != 1 || in->tensor->ndim > 4) return false;
-    for (int i = 0; i < g->n_inputs; i++)   /* an initializer that is also an input can be overridden */
-        if (strcmp(g->inputs[i].name, name) == 0) return false;
-    return true;
+    const octet_tensor *t = ot_graph_constant(g, name);
+    return t && ot_tensor_numel(t) == 1 && t->ndim <= 4;
 }
 
 /* The image inputs of a node of kind k: indices into n->inputs. */
@@ -196,7 +189,7 @@ static void drop_attr(ot_node *n, const char *name) {
 static octet_status resize_to_nhwc(ot_graph *g, ot_node *n) {
     int si = resize_scales_input(g, n);
     if (si < 0) return ot_err(OCTET_ERR_INVALID_ARG, "int8 layout: Resize scales changed");
-    const float *v = ot_graph_find_initializer(g, n->inputs[si])->tensor->data;
+    const float *v = ot_graph_constant(g, n->inputs[si])->data;
     int64_t four = 4;
     octet_tensor *t = ot_tensor_new(OCTET_FLOAT, 1, &four);
     char *name = ot_graph_unique_name(g, n->inputs[si], "_nhwc");

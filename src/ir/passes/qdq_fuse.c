@@ -47,13 +47,7 @@ static int producer(const ot_graph *g, const char *name) {
     return -1;
 }
 
-static const octet_tensor *init_of(const ot_graph *g, const char *name) {
-    if (!name || !name[0]) return NULL;
-    for (int i = 0; i < g->n_inputs; i++)
-        if (strcmp(g->inputs[i].name, name) == 0) return NULL;
-    const ot_initializer *in = ot_graph_find_initializer(g, name);
-    return in ? in->tensor : NULL;
-}
+static const octet_tensor *init_of(const ot_graph *g, const char *name) { return ot_graph_constant(g, name); }
 
 /* A DequantizeLinear feeding `name`, with constant per-tensor (or, if allowed, per-axis) parameters. */
 typedef struct dq_info {
