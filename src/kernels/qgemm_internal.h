@@ -42,7 +42,7 @@ typedef struct ot_qgemm_run {
 } ot_qgemm_run;
 
 typedef struct ot_qgemm_isa {
-    const char *name;         /* for tests and `octet info`: "scalar", "avx2", "avx2-u8s7", "avx512vnni" */
+    const char *name;         /* for tests and benchmarks: "scalar", "avx2", "avx2-u8s7", "avx512vnni" */
     int mr, nr;               /* register tile: rows x columns */
     int kstep;                /* K is padded with zeros to a multiple of this */
     ot_qgemm_bk_kind bk_kind;

@@ -12,7 +12,7 @@ typedef struct ot_static_config {
     bool symmetric_weights;        /* default true */
     bool symmetric_activations;
     bool reduce_range;             /* 7-bit activations */
-    bool weights_7bit;             /* weights in [-64, 63] */
+    bool weights_7bit;             /* weights in [-64, 64] (symmetric: amax / 63.5 puts the extreme at 64) */
     const char *const *exclude;    /* node names or op types left float */
     int n_exclude;
     bool qoperator;                /* write QLinearConv/QLinearMatMul/com.microsoft QLinear* (default: QDQ) */
