@@ -41,7 +41,7 @@ static void help(FILE *f) {
             "  --activation-type T     uint8 (default) or int8\n"
             "  --symmetric-activations activation zero point at the middle of the type's range\n"
             "  --reduce-range          7-bit activation ranges (PyTorch's reduce_range)\n"
-            "  --weight-bits N         8 (default) or 7: weights in [-64, 63] (ONNX Runtime's reduce_range); on\n"
+            "  --weight-bits N         8 (default) or 7: weights in [-64, 64] (ONNX Runtime's reduce_range); on\n"
             "                          AVX2 CPUs without VNNI octet runs them on faster exact kernels, and ONNX\n"
             "                          Runtime's 16-bit sums cannot saturate; costs some accuracy\n"
             "  --exclude X             keep node X (by name) or every node of op type X in float (repeatable)\n"
