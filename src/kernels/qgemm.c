@@ -56,6 +56,7 @@ void ot_qgemm_packed_free(ot_qgemm_packed *p) {
     ot_aligned_free(p->zbk);
     ot_aligned_free(p->colcorr);
     ot_aligned_free(p->data);
+    ot_aligned_free(p->data2);
     free(p);
 }
 
@@ -93,6 +94,8 @@ int ot_qgemm_packed_n(const ot_qgemm_packed *p) { return p->N; }
 ot_isa ot_qgemm_packed_isa(const ot_qgemm_packed *p) { return p->isa_id; }
 const char *ot_qgemm_packed_kernel(const ot_qgemm_packed *p) { return p->isa->name; }
 
+static octet_status pack_with(ot_qgemm_packed **out, const ot_qgemm_b *d, ot_isa isa_id, const ot_qgemm_isa *isa);
+
 octet_status ot_qgemm_pack_b_isa(ot_qgemm_packed **out, const ot_qgemm_b *d, ot_isa isa_id) {
     if (!out) return ot_err(OCTET_ERR_INVALID_ARG, "qgemm: NULL output");
     *out = NULL;
@@ -100,7 +103,32 @@ octet_status ot_qgemm_pack_b_isa(ot_qgemm_packed **out, const ot_qgemm_b *d, ot_
     const ot_kernels *kt = ot_kernels_for(isa_id);
     if (!kt) return ot_err(OCTET_ERR_UNSUPPORTED, "qgemm: this CPU cannot run the %s kernels", ot_isa_name(isa_id));
     const ot_qgemm_isa *isa = kt->qgemm;
-    if (isa == &ot_qgemm_isa_avx2 && ot_qgemm_b_fits_u8s7(d)) isa = &ot_qgemm_isa_avx2_u8s7;
+    /* AVX2: vpmaddubsw either way (exact), on B as it is when it fits, else on A split per call */
+    if (isa == &ot_qgemm_isa_avx2) isa = ot_qgemm_b_fits_u8s7(d) ? &ot_qgemm_isa_avx2_u8s7 : &ot_qgemm_isa_avx2_split;
+    return pack_with(out, d, isa_id, isa);
+}
+
+octet_status ot_qgemm_pack_b_kernel(ot_qgemm_packed **out, const ot_qgemm_b *d, const char *kernel) {
+    if (!out) return ot_err(OCTET_ERR_INVALID_ARG, "qgemm: NULL output");
+    *out = NULL;
+    OT_TRY(check_b(d));
+    static const struct { const ot_qgemm_isa *isa; ot_isa id; } all[] = {
+        {&ot_qgemm_isa_scalar, OT_ISA_SCALAR},         {&ot_qgemm_isa_avx2, OT_ISA_AVX2},
+        {&ot_qgemm_isa_avx2_u8s7, OT_ISA_AVX2},        {&ot_qgemm_isa_avx2_split, OT_ISA_AVX2},
+        {&ot_qgemm_isa_avx512vnni, OT_ISA_AVX512VNNI},
+    };
+    for (size_t i = 0; kernel && i < sizeof all / sizeof all[0]; i++) {
+        if (strcmp(all[i].isa->name, kernel) != 0) continue;
+        if (!ot_kernels_for(all[i].id))
+            return ot_err(OCTET_ERR_UNSUPPORTED, "qgemm: this CPU cannot run the %s kernel", kernel);
+        if (all[i].isa == &ot_qgemm_isa_avx2_u8s7 && !ot_qgemm_b_fits_u8s7(d))
+            return ot_err(OCTET_ERR_INVALID_ARG, "qgemm: B does not fit the avx2-u8s7 kernel");
+        return pack_with(out, d, all[i].id, all[i].isa);
+    }
+    return ot_err(OCTET_ERR_INVALID_ARG, "qgemm: no kernel named '%s'", kernel ? kernel : "(null)");
+}
+
+static octet_status pack_with(ot_qgemm_packed **out, const ot_qgemm_b *d, ot_isa isa_id, const ot_qgemm_isa *isa) {
     int K = d->K, N = d->N;
     ot_qgemm_packed *p = ot_calloc(1, sizeof *p);
     if (!p) return ot_err(OCTET_ERR_NOMEM, "qgemm: out of memory");
@@ -142,6 +170,13 @@ octet_status ot_qgemm_pack_b_isa(ot_qgemm_packed **out, const ot_qgemm_b *d, ot_
         for (int n = 0; n < N; n++) p->zbk[n] = zb_at(d, n) - shift;
     }
     isa->pack_b(p->data, bk, K, N, p->kpad, p->npad);
+    if (isa->pack_b2) {
+        p->data2 = ot_aligned_alloc(isa->b2_size(p->kpad, p->npad));
+        if (!p->data2) goto nomem;
+        for (int k = 0; k < K && p->zbk; k++)
+            for (int n = 0; n < N; n++) bk[(size_t)k * N + n] = (int16_t)(bk[(size_t)k * N + n] - p->zbk[n]);
+        isa->pack_b2(p->data2, bk, K, N, p->kpad, p->npad);
+    }
     free(bk);
     p->za_u_hint = za_u_of(d->za_hint, d->a_signed_hint);
     fold_bias(p->colcorr, p, p->za_u_hint);
@@ -210,6 +245,7 @@ octet_status ot_qgemm(const ot_qgemm_packed *p, int M, const void *a, int lda, i
     r.lda = lda;
     r.a_xor = a_signed ? 0x80 : 0;
     r.zbk = p->zbk;
+    r.colsum = p->colsum;
     r.type = o->type;
     r.c = o->c;
     r.ldc = o->ldc;
@@ -217,6 +253,7 @@ octet_status ot_qgemm(const ot_qgemm_packed *p, int M, const void *a, int lda, i
     r.lo_f = (float)(o->lo - o->zp);
     r.hi_f = (float)(o->hi - o->zp);
     int32_t za_u = za_u_of(za, a_signed);
+    r.za_u = za_u;
     size_t fbytes = (size_t)p->npad * sizeof(float);
     if (za_u == p->za_u_hint) {
         r.colcorr = p->colcorr;
@@ -249,7 +286,7 @@ octet_status ot_qgemm(const ot_qgemm_packed *p, int M, const void *a, int lda, i
     /* Blocking: mb rows of packed A per block (L2), all columns unless threads need more blocks. */
     int mr = isa->mr, nr = isa->nr;
     int mtot = round_up(M, mr);
-    size_t per_panel = isa->scratch_size(mr, p->kpad, p->npad);
+    size_t per_panel = isa->a_bytes ? isa->a_bytes(mr, p->kpad) : isa->scratch_size(mr, p->kpad, p->npad);
     int mb = mr * (int)(OT_QGEMM_A_BUDGET / (per_panel ? per_panel : 1));
     if (mb < mr) mb = mr;
     if (mb > mtot) mb = mtot;

@@ -70,12 +70,15 @@ typedef struct ot_qgemm_out {
 octet_status ot_qgemm_pack_b(ot_qgemm_packed **out, const ot_qgemm_b *desc);
 /* Pack B for one specific variant (tests, benchmarks); UNSUPPORTED when the CPU lacks it. */
 octet_status ot_qgemm_pack_b_isa(ot_qgemm_packed **out, const ot_qgemm_b *desc, ot_isa isa);
+/* Pack B for one kernel by name (tests, benchmarks): "scalar", "avx2" (int16 vpmaddwd), "avx2-u8s7"
+ * (B must fit it), "avx2-split", "avx512vnni"; UNSUPPORTED when the CPU lacks it. */
+octet_status ot_qgemm_pack_b_kernel(ot_qgemm_packed **out, const ot_qgemm_b *desc, const char *kernel);
 void ot_qgemm_packed_free(ot_qgemm_packed *p);
 int ot_qgemm_packed_k(const ot_qgemm_packed *p);
 int ot_qgemm_packed_n(const ot_qgemm_packed *p);
 ot_isa ot_qgemm_packed_isa(const ot_qgemm_packed *p);
-/* The kernel that runs it: the ISA's name, or "avx2-u8s7" when AVX2 B fits vpmaddubsw exactly (7-bit
- * weights, see ot_qgemm_b_fits_u8s7). */
+/* The kernel that runs it: the ISA's name, or on AVX2 "avx2-u8s7" when B fits vpmaddubsw exactly (7-bit
+ * weights, see ot_qgemm_b_fits_u8s7) and "avx2-split" otherwise (A split per call, qgemm_avx2.c). */
 const char *ot_qgemm_packed_kernel(const ot_qgemm_packed *p);
 /* True when every pair of consecutive k of every column of B (int8, or uint8 - 128) has positive parts
  * summing to at most 128 and negative parts too: then u8 x s8 pair sums cannot leave int16. */

@@ -1,5 +1,7 @@
-/* qgemm, AVX2 variant. vpmaddubsw would saturate u8*s8 pair sums at int16, so both operands are
- * widened to int16 and multiplied with vpmaddwd, which is exact (|a| <= 255, |b - zb| <= 255).
+/* qgemm, AVX2: three kernels, all exact. vpmaddubsw can saturate u8*s8 pair sums at int16, so it runs
+ * only where it cannot: on 7-bit B (u8s7) and on A split into a bounded part and a sparse residual
+ * (split; both below). The int16 kernel, the split kernel's fallback, widens both operands to int16
+ * and multiplies with vpmaddwd, which is exact (|a| <= 255, |b - zb| <= 255):
  *
  *   packed B: strips of 16 columns; per pair of k, 32 int16 = two ymm: columns 0-7 then 8-15,
  *             each 32-bit lane holding (Bk[2p][n], Bk[2p+1][n]). Rows k >= K are zero, so whatever
@@ -32,7 +34,25 @@
  *   packed B: strips of 16 columns; per 4 k, 64 bytes = two ymm: columns 0-7 then 8-15, each 32-bit
  *             lane holding Bk[4q..4q+3][n] (the AVX-512 VNNI layout; uint8 B is stored as B - 128).
  *   packed A: rows as uint8 (XOR 0x80 for int8 A), K padded to a multiple of 4, plus each row's sum
- *             when B has a zero point left in the kernel domain (zbk). */
+ *             when B has a zero point left in the kernel domain (zbk).
+ *
+ * The split variant (ot_qgemm_isa_avx2_split, for every other B: full-range 8-bit weights) runs the same
+ * vpmaddubsw loop, exact for any int8 B, by bounding A instead: |u0 b0 + u1 b1| <= 128 (u0 + u1), so a
+ * pair of u8 values adding up to at most 256 cannot saturate (256 * 127 = 32512, -256 * 128 = -32768).
+ * Per call and row, A_u = L + u + r:
+ *   L  the window start, za_u - 80 (or 0): activations cluster around their zero point;
+ *   u  max(A_u - L, 0), each pair over 256 cut down to 256 -- what the kernel multiplies;
+ *   r  the rest, nonzero only below L or in a cut pair: sparse (measured per element: 0.02 % on the
+ *      hidden layers of mlp3x1024 at batch 64, ~1 % on its Gaussian input, 0.3 % in resnet18's static
+ *      int8 convs, 1.5-3 % in lstm2x512's input GEMMs).
+ * Then sum_k A_u Bk - zbk sum_k A_u = [sum_k u Bk - zbk sum_k (A_u - L)] + sum_k r Bk + L colsum[n]:
+ * the bracket is the u8 x s7 kernel with rowsum' = sum A_u - K L; L colsum[n] joins the column
+ * correction; and the residual is a list per row of (k, r) entries, each added to the register tile
+ * from B's own packed quads -- vpmaddubsw of a dword holding |r| in k's byte (a single product, at most
+ * 255 * 128, cannot saturate) and vpmaddwd by +-1. An entry costs about 8 % of an element of the int16
+ * kernel, the u8 x s7 loop saves ~25 %: a block whose residual passes ~3 % of its elements (uniform
+ * noise, say) runs the int16 kernel instead, on a second copy of B in the int16 layout (so such B take
+ * 3 bytes per weight in memory instead of 2). Results are bit-identical either way. */
 #include <immintrin.h>
 
 #include "kernels/qgemm_avx2_epi.h"
@@ -233,6 +253,21 @@ static void pack_a(int16_t *dst, size_t kpad, const ot_qgemm_run *r, int K, int 
 KERNELS(k)
 KERNELS(s)
 
+/* The split variant's per-block state (see the top of this file): the window start L and for each
+ * packed row its residual entries ent[roff[i] .. roff[i + 1]): q = the byte offset of k's quad in a strip
+ * of packed B (k / 4 * 64), bit 31 set when r < 0; pat = |r| in byte k % 4, zeros elsewhere. */
+typedef struct {
+    uint32_t q, pat;
+} split_ent;
+/* +1 and -1 as int16: vpmaddwd by them widens a residual product with its sign. */
+static const int16_t kSign[2][16] __attribute__((aligned(32))) = {
+    {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1}};
+typedef struct {
+    int L;
+    const int32_t *roff;
+    const split_ent *ent;
+} split_rows;
+
 /* One tile: R <= 6 rows (R and k are constants after inlining) x 16 columns (8 when half) from n,
  * over `steps` k steps; a points at the tile's first packed row, lb bytes apart. c[] is indexed by
  * constants only, so it lives in registers. s7: the u8 x s7 kernel, and rs (when not NULL) the rows'
@@ -240,10 +275,15 @@ KERNELS(s)
 static inline __attribute__((always_inline)) void tile(const ot_qgemm_run *r, const epi_c *e, const void *a,
                                                        size_t lb, const void *b, int steps, int m, int n, int nv,
                                                        int R, ekind k, bool full, bool half, bool far, bool s7,
-                                                       const int32_t *rs) {
+                                                       const int32_t *rs, const split_rows *sp, int sr) {
     __m256i c[12];
     const int32_t *cc = r->colcorr + n;
     __m256i lo = _mm256_loadu_si256((const __m256i *)cc), hi = _mm256_loadu_si256((const __m256i *)(cc + 8));
+    if (sp && sp->L) {   /* + L colsum[n]: the window's start, taken out of every element of A */
+        __m256i l = _mm256_set1_epi32(sp->L);
+        lo = _mm256_add_epi32(lo, _mm256_mullo_epi32(l, _mm256_loadu_si256((const __m256i *)(r->colsum + n))));
+        hi = _mm256_add_epi32(hi, _mm256_mullo_epi32(l, _mm256_loadu_si256((const __m256i *)(r->colsum + n + 8))));
+    }
     for (int i = 0; i < 6; i++) c[2 * i] = lo, c[2 * i + 1] = hi;
     if (s7 && rs) {   /* - zbk[n] * rowsum[m] */
         __m256i z0 = _mm256_loadu_si256((const __m256i *)(r->zbk + n));
@@ -267,6 +307,22 @@ static inline __attribute__((always_inline)) void tile(const ot_qgemm_run *r, co
         switch (R) { K(k, 1) K(k, 2) K(k, 3) K(k, 4) K(k, 5) K(k, 6) }
     }
 #undef K
+    if (sp) {   /* the sparse residual: + r B[k][n] per entry of each row */
+        for (int i = 0; i < R; i++)
+            for (int t = sp->roff[sr + i]; t < sp->roff[sr + i + 1]; t++) {
+                split_ent en = sp->ent[t];
+                const char *bq = (const char *)b + (en.q & 0x7fffffffu);
+                __m256i pv = _mm256_set1_epi32((int)en.pat);
+                __m256i sg = _mm256_load_si256((const __m256i *)kSign[en.q >> 31]);   /* (no branch) */
+                __m256i t0 = _mm256_madd_epi16(_mm256_maddubs_epi16(pv, _mm256_loadu_si256((const __m256i *)bq)), sg);
+                c[2 * i] = _mm256_add_epi32(c[2 * i], t0);
+                if (!half) {
+                    __m256i t1 = _mm256_madd_epi16(
+                        _mm256_maddubs_epi16(pv, _mm256_loadu_si256((const __m256i *)(bq + 32))), sg);
+                    c[2 * i + 1] = _mm256_add_epi32(c[2 * i + 1], t1);
+                }
+            }
+    }
     __m256 s0 = _mm256_setzero_ps(), s1 = s0, bf0 = s0, bf1 = s0;
     if (k != E_S32) {
         s0 = _mm256_loadu_ps(r->scale + n);
@@ -286,20 +342,21 @@ static inline __attribute__((always_inline)) void tile(const ot_qgemm_run *r, co
 /* Full tiles (6 rows, 16 columns) get their own instance; the rest one per row count and width. */
 static inline __attribute__((always_inline)) void tile_k(const ot_qgemm_run *r, const epi_c *e, const void *a,
                                                          size_t lb, const void *b, int steps, int m, int n, int nv,
-                                                         int R, ekind k, bool far, bool s7, const int32_t *rs) {
+                                                         int R, ekind k, bool far, bool s7, const int32_t *rs,
+                                                         const split_rows *sp, int sr) {
     if (R == MR && nv == NR) {
-        if (far) tile(r, e, a, lb, b, steps, m, n, nv, MR, k, true, false, true, s7, rs);
-        else tile(r, e, a, lb, b, steps, m, n, nv, MR, k, true, false, false, s7, rs);
+        if (far) tile(r, e, a, lb, b, steps, m, n, nv, MR, k, true, false, true, s7, rs, sp, sr);
+        else tile(r, e, a, lb, b, steps, m, n, nv, MR, k, true, false, false, s7, rs, sp, sr);
         return;
     }
-#define CASE(h)                                                                            \
-    switch (R) {                                                                           \
-    case 1: tile(r, e, a, lb, b, steps, m, n, nv, 1, k, false, h, far, s7, rs); break;     \
-    case 2: tile(r, e, a, lb, b, steps, m, n, nv, 2, k, false, h, far, s7, rs); break;     \
-    case 3: tile(r, e, a, lb, b, steps, m, n, nv, 3, k, false, h, far, s7, rs); break;     \
-    case 4: tile(r, e, a, lb, b, steps, m, n, nv, 4, k, false, h, far, s7, rs); break;     \
-    case 5: tile(r, e, a, lb, b, steps, m, n, nv, 5, k, false, h, far, s7, rs); break;     \
-    default: tile(r, e, a, lb, b, steps, m, n, nv, 6, k, false, h, far, s7, rs); break;    \
+#define CASE(h)                                                                                \
+    switch (R) {                                                                               \
+    case 1: tile(r, e, a, lb, b, steps, m, n, nv, 1, k, false, h, far, s7, rs, sp, sr); break;  \
+    case 2: tile(r, e, a, lb, b, steps, m, n, nv, 2, k, false, h, far, s7, rs, sp, sr); break;  \
+    case 3: tile(r, e, a, lb, b, steps, m, n, nv, 3, k, false, h, far, s7, rs, sp, sr); break;  \
+    case 4: tile(r, e, a, lb, b, steps, m, n, nv, 4, k, false, h, far, s7, rs, sp, sr); break;  \
+    case 5: tile(r, e, a, lb, b, steps, m, n, nv, 5, k, false, h, far, s7, rs, sp, sr); break;  \
+    default: tile(r, e, a, lb, b, steps, m, n, nv, 6, k, false, h, far, s7, rs, sp, sr); break; \
     }
     if (nv <= 8) CASE(true) else CASE(false)
 #undef CASE
@@ -340,6 +397,100 @@ static void pack_rows(void *dst, size_t kpad, const ot_qgemm_run *r, int K, int 
     }
 }
 
+/* The split variant: one row of A_u (K bytes, XOR vx) as u = max(A_u - L, 0) at dst, with each pair of
+ * k whose u add up to more than 256 cut down to 256 (the first gives up the excess, which is less than
+ * it as the second is at most 255), and the rest
+ * -- A_u - L where A_u < L, the excess of a cut pair -- appended as residual entries to ent[*n] (at most
+ * cap in all). Returns false when they would not fit. *sum gets the row's sum of A_u. Bytes from K to the
+ * end of the last 16-byte group are zero. */
+static inline bool pack_row_window(uint8_t *dst, const uint8_t *a, int K, __m128i vx, bool safe16, int L,
+                                   split_ent *ent, int *n, int cap, int32_t *sum) {
+    const __m128i vl = _mm_set1_epi8((char)L), ones = _mm_set1_epi8(1), lim = _mm_set1_epi16(256);
+    const __m128i zero = _mm_setzero_si128();
+    const uint8_t x = (uint8_t)_mm_cvtsi128_si32(vx);
+    __m128i acc = zero;
+    for (int k = 0; k < K; k += 16) {
+        int len = K - k < 16 ? K - k : 16;
+        __m128i v = len == 16 ? _mm_xor_si128(_mm_loadu_si128((const __m128i *)(a + k)), vx)
+                              : row_tail(a, K, len, vx, safe16);
+        __m128i u = _mm_subs_epu8(v, vl);
+        _mm_storeu_si128((__m128i *)(dst + k), u);
+        acc = _mm_add_epi64(acc, _mm_sad_epu8(v, zero));
+        /* below the window: max(A_u, L) != A_u (only the row's own bytes count); pairs over 256: u0 + u1
+         * from vpmaddubsw by ones, one mask bit per pair (its even byte) */
+        unsigned low = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(v, vl), v)) & ((1u << len) - 1);
+        unsigned high = (unsigned)_mm_movemask_epi8(_mm_cmpgt_epi16(_mm_maddubs_epi16(u, ones), lim)) & 0x5555u;
+        if (!(low | high)) continue;
+        if (*n + __builtin_popcount(low) + __builtin_popcount(high) > cap) return false;
+        for (; low; low &= low - 1) {
+            int kk = k + __builtin_ctz(low), r = L - (int)(a[kk] ^ x);   /* -(A_u - L) > 0 */
+            ent[(*n)++] = (split_ent){.q = (uint32_t)(kk >> 2) * 64u | 0x80000000u, .pat = (uint32_t)r << (8 * (kk & 3))};
+        }
+        for (; high; high &= high - 1) {
+            int kk = k + __builtin_ctz(high), ex = dst[kk] + dst[kk + 1] - 256;   /* <= dst[kk] - 1 */
+            dst[kk] = (uint8_t)(dst[kk] - ex);
+            ent[(*n)++] = (split_ent){.q = (uint32_t)(kk >> 2) * 64u, .pat = (uint32_t)ex << (8 * (kk & 3))};
+        }
+    }
+    *sum = (int32_t)(_mm_cvtsi128_si64(acc) + _mm_extract_epi64(acc, 1));
+    return true;
+}
+
+/* Scratch of the split variant for a block of up to `rows` rows: row sums, row offsets into the
+ * entries, the entries (at most SPLIT_CAP), then packed A (room for the int16 fallback). A block whose
+ * residual passes SPLIT_CAP runs the int16 kernel instead: past ~3 % of its elements the residual costs
+ * more than the vpmaddubsw kernel saves (bench_qgemm split). */
+#define SPLIT_PER_1024 32
+#define SPLIT_CAP(rows, K) ((size_t)(rows) * (size_t)(K) * SPLIT_PER_1024 / 1024)
+static size_t al64(size_t x) { return (x + 63) / 64 * 64; }
+static size_t split_scratch_size(int rows, int kpad) {
+    size_t rr = (size_t)(rows + MR - 1) / MR * MR;
+    return al64((rr + MR) * sizeof(int32_t)) + al64((rr + MR + 1) * sizeof(int32_t)) +
+           al64(SPLIT_CAP(rr, kpad) * sizeof(split_ent)) + rr * (size_t)kpad * sizeof(int16_t) + 64;
+}
+
+/* Where the parts of the split scratch start, for a block of up to cap_rows rows. */
+static void split_layout(void *scratch, int cap_rows, size_t kpad, int32_t **rs, int32_t **roff, split_ent **ent,
+                         void **apk) {
+    size_t rr = (size_t)(cap_rows + MR - 1) / MR * MR;
+    char *base = scratch;
+    *rs = (int32_t *)base;
+    *roff = (int32_t *)(base + al64((rr + MR) * sizeof(int32_t)));
+    *ent = (split_ent *)((char *)*roff + al64((rr + MR + 1) * sizeof(int32_t)));
+    *apk = (char *)*ent + al64(SPLIT_CAP(rr, kpad) * sizeof(split_ent));
+}
+
+/* Rows [m, m + rows) of A for the split variant, windowed into apk (stride kpad) with their residual
+ * entries and, when B has a zero point left in the kernel domain, the rows' sums of A_u - L in rs.
+ * Returns false when the residual passes SPLIT_CAP: the block then takes the int16 kernel. */
+static bool pack_rows_split(void *scratch, int cap_rows, size_t kpad, const ot_qgemm_run *r, int K, int m, int rows,
+                            split_rows *sp, int32_t **rs_out, void **apk) {
+    int32_t *rs, *roff;
+    split_ent *ent;
+    split_layout(scratch, cap_rows, kpad, &rs, &roff, &ent, apk);
+    uint8_t *dst = *apk;
+    const __m128i vx = _mm_set1_epi8((char)r->a_xor);
+    size_t end = (size_t)(r->M - 1) * (size_t)r->lda + (size_t)K;
+    /* Activations cluster around real zero (the zero point): starting the window 80 steps below it
+     * leaves few values under it and few pairs over 256 (e.g. ~1 % of a Gaussian of sigma 30 around 128). */
+    int L = r->za_u > 80 ? r->za_u - 80 : 0;
+    int n = 0, cap = (int)SPLIT_CAP(rows, K);
+    for (int i = 0; i < rows; i++) {
+        size_t off = (size_t)(m + i) * (size_t)r->lda;
+        roff[i] = n;
+        int32_t sum = 0;
+        if (!pack_row_window(dst + (size_t)i * kpad, r->a + off, K, vx, off + 16 <= end, L, ent, &n, cap, &sum))
+            return false;
+        rs[i] = (int32_t)((uint32_t)sum - (uint32_t)K * (uint32_t)L);
+    }
+    roff[rows] = n;
+    *rs_out = r->zbk ? rs : NULL;
+    sp->L = L;
+    sp->roff = roff;
+    sp->ent = ent;
+    return true;
+}
+
 /* Bytes of B per strip per k step are 64 in both kernels; a k step is 2 k (int16) or 4 k (s7). */
 #define STEP_K(s7) ((s7) ? 4 : 2)
 #define ELEM(s7) ((s7) ? sizeof(uint8_t) : sizeof(int16_t))
@@ -351,69 +502,95 @@ static inline void split_scratch(void *scratch, int rows, bool s7, bool sums, vo
     *apk = (char *)scratch + rs_bytes;
 }
 
+/* The tiles of packed rows [0, rows) of a block (first row m) against strips [n0, n1) of B (steps k steps of
+ * 64 bytes per strip), strip by strip when by_strip (large B), else panel by panel. */
+static inline __attribute__((always_inline)) void tiles(const ot_qgemm_run *r, const epi_c *e, const char *apk,
+                                                        size_t lb, const char *bdata, int steps, int m, int rows,
+                                                        int n0, int n1, ekind k, bool s7, const int32_t *rs,
+                                                        const split_rows *sp, bool by_strip) {
+    if (by_strip) {
+        for (int n = n0; n < n1; n += NR) {
+            const char *bs = bdata + (size_t)(n / NR) * (size_t)steps * 64;
+            int nv = n1 - n < NR ? n1 - n : NR;
+            for (int i = 0; i < rows; i += MR)
+                tile_k(r, e, apk + (size_t)i * lb, lb, bs, steps, m + i, n, nv, rows - i < MR ? rows - i : MR, k,
+                       i == 0, s7, rs ? rs + i : NULL, sp, i);
+        }
+        return;
+    }
+    for (int i = 0; i < rows; i += MR) {
+        int R = rows - i < MR ? rows - i : MR;
+        for (int n = n0; n < n1; n += NR) {
+            const char *bs = bdata + (size_t)(n / NR) * (size_t)steps * 64;
+            int nv = n1 - n < NR ? n1 - n : NR;
+            tile_k(r, e, apk + (size_t)i * lb, lb, bs, steps, m + i, n, nv, R, k, false, s7, rs ? rs + i : NULL, sp,
+                   i);
+        }
+    }
+}
+
+/* Rows [m, m + rows) of a block: packed, then all their tiles. The split variant packs them windowed
+ * with a residual, or (dense residual) widened for the int16 kernel on the second copy of B. */
+static inline __attribute__((always_inline)) void rows_run(const ot_qgemm_packed *p, const ot_qgemm_run *r,
+                                                           const epi_c *e, void *scratch, int cap_rows, int m,
+                                                           int rows, int n0, int n1, ekind k, bool s7, bool split,
+                                                           bool by_strip) {
+    const int kpad = p->kpad;
+    void *apk;
+    int32_t *rs;
+    if (split) {
+        split_rows sp;
+        if (pack_rows_split(scratch, cap_rows, (size_t)kpad, r, p->K, m, rows, &sp, &rs, &apk)) {
+            tiles(r, e, apk, (size_t)kpad, p->data, kpad / 4, m, rows, n0, n1, k, true, rs, &sp, by_strip);
+        } else {
+            pack_a(apk, (size_t)kpad, r, p->K, m, rows);
+            tiles(r, e, apk, (size_t)kpad * 2, p->data2, kpad / 2, m, rows, n0, n1, k, false, NULL, NULL, by_strip);
+        }
+        return;
+    }
+    split_scratch(scratch, cap_rows, s7, r->zbk != NULL, &apk, &rs);
+    pack_rows(apk, (size_t)kpad, r, p->K, m, rows, s7, rs);
+    tiles(r, e, apk, (size_t)kpad * ELEM(s7), p->data, kpad / STEP_K(s7), m, rows, n0, n1, k, s7, rs, NULL, by_strip);
+}
+
 /* Small B: pack a group of rows (a few KiB, so it stays in L1 with B) and run each of its panels of 6
  * rows against every strip. */
 static inline __attribute__((always_inline)) void run_small(const ot_qgemm_packed *p, const ot_qgemm_run *r,
                                                             const epi_c *e, void *scratch, int m0, int m1, int n0,
-                                                            int n1, ekind k, bool s7) {
-    const int kpad = p->kpad, steps = kpad / STEP_K(s7);
-    const char *bdata = p->data;
-    void *apk;
-    int32_t *rs;
-    split_scratch(scratch, m1 - m0, s7, r->zbk != NULL, &apk, &rs);
+                                                            int n1, ekind k, bool s7, bool split) {
     /* (K = 0: no columns to pack; the group only has to be a positive number of panels) */
-    int group = MR * (int)(8192 / ((size_t)MR * (size_t)(kpad > 0 ? kpad : 1) * ELEM(s7)));
+    int group = MR * (int)(8192 / ((size_t)MR * (size_t)(p->kpad > 0 ? p->kpad : 1) * ELEM(s7)));
     if (group < MR) group = MR;
     for (int g = m0; g < m1; g += group) {
         int g1 = m1 - g < group ? m1 : g + group;
-        pack_rows(apk, (size_t)kpad, r, p->K, g, g1 - g, s7, rs);
-        for (int m = g; m < g1; m += MR) {
-            int R = g1 - m < MR ? g1 - m : MR;
-            const char *ap = (const char *)apk + (size_t)(m - g) * (size_t)kpad * ELEM(s7);
-            for (int n = n0; n < n1; n += NR) {
-                const char *bs = bdata + (size_t)(n / NR) * (size_t)steps * 64;
-                int nv = n1 - n < NR ? n1 - n : NR;
-                tile_k(r, e, ap, (size_t)kpad * ELEM(s7), bs, steps, m, n, nv, R, k, false, s7,
-                       rs ? rs + (m - g) : NULL);
-            }
-        }
+        rows_run(p, r, e, scratch, m1 - m0, g, g1 - g, n0, n1, k, s7, split, false);
     }
 }
 
 /* Large B: pack the block's rows (L2), then strip by strip, all panels. */
 static inline __attribute__((always_inline)) void run_large(const ot_qgemm_packed *p, const ot_qgemm_run *r,
                                                             const epi_c *e, void *scratch, int m0, int m1, int n0,
-                                                            int n1, ekind k, bool s7) {
-    const int kpad = p->kpad, steps = kpad / STEP_K(s7), rows = m1 - m0;
-    const char *bdata = p->data;
-    void *apk;
-    int32_t *rs;
-    split_scratch(scratch, rows, s7, r->zbk != NULL, &apk, &rs);
-    const size_t lb = (size_t)kpad * ELEM(s7);
-    pack_rows(apk, (size_t)kpad, r, p->K, m0, rows, s7, rs);
-    for (int n = n0; n < n1; n += NR) {
-        const char *bs = bdata + (size_t)(n / NR) * (size_t)steps * 64;
-        int nv = n1 - n < NR ? n1 - n : NR;
-        for (int i = 0; i < rows; i += MR)
-            tile_k(r, e, (const char *)apk + (size_t)i * lb, lb, bs, steps, m0 + i, n, nv,
-                   rows - i < MR ? rows - i : MR, k, i == 0, s7, rs ? rs + i : NULL);
-    }
+                                                            int n1, ekind k, bool s7, bool split) {
+    rows_run(p, r, e, scratch, m1 - m0, m0, m1 - m0, n0, n1, k, s7, split, true);
 }
 
 static inline __attribute__((always_inline)) void run(const ot_qgemm_packed *p, const ot_qgemm_run *r,
                                                       const epi_c *e, void *scratch, int m0, int m1, int n0, int n1,
-                                                      ekind k, bool s7) {
-    if (p->isa->b_size(p->kpad, p->npad) <= SMALL_B_BYTES) run_small(p, r, e, scratch, m0, m1, n0, n1, k, s7);
-    else run_large(p, r, e, scratch, m0, m1, n0, n1, k, s7);
+                                                      ekind k, bool s7, bool split) {
+    if (p->isa->b_size(p->kpad, p->npad) <= SMALL_B_BYTES)
+        run_small(p, r, e, scratch, m0, m1, n0, n1, k, s7, split);
+    else
+        run_large(p, r, e, scratch, m0, m1, n0, n1, k, s7, split);
 }
 
 static inline __attribute__((always_inline)) void block_as(const ot_qgemm_packed *p, const ot_qgemm_run *r, int m0,
-                                                           int m1, int n0, int n1, void *scratch, bool s7) {
+                                                           int m1, int n0, int n1, void *scratch, bool s7,
+                                                           bool split) {
     epi_c e;
     memset(&e, 0, sizeof e);
     switch (r->type) {
-    case OT_QGEMM_OUT_S32: run(p, r, &e, scratch, m0, m1, n0, n1, E_S32, s7); break;
-    case OT_QGEMM_OUT_F32: run(p, r, &e, scratch, m0, m1, n0, n1, E_F32, s7); break;
+    case OT_QGEMM_OUT_S32: run(p, r, &e, scratch, m0, m1, n0, n1, E_S32, s7, split); break;
+    case OT_QGEMM_OUT_F32: run(p, r, &e, scratch, m0, m1, n0, n1, E_F32, s7, split); break;
     case OT_QGEMM_OUT_U8:
     case OT_QGEMM_OUT_S8: {
         e.u8 = r->type == OT_QGEMM_OUT_U8;
@@ -427,22 +604,22 @@ static inline __attribute__((always_inline)) void block_as(const ot_qgemm_packed
         e.zp32 = _mm256_set1_epi32(r->zp);
         /* (one branch per kind: each call is its own specialized copy) */
         if (r->int_clamp && e.u8 && full)
-            run(p, r, &e, scratch, m0, m1, n0, n1, E_U8_FULL, s7);
+            run(p, r, &e, scratch, m0, m1, n0, n1, E_U8_FULL, s7, split);
         else if (r->int_clamp && e.u8)
-            run(p, r, &e, scratch, m0, m1, n0, n1, E_U8, s7);
+            run(p, r, &e, scratch, m0, m1, n0, n1, E_U8, s7, split);
         else if (r->int_clamp && full)
-            run(p, r, &e, scratch, m0, m1, n0, n1, E_S8_FULL, s7);
+            run(p, r, &e, scratch, m0, m1, n0, n1, E_S8_FULL, s7, split);
         else if (r->int_clamp)
-            run(p, r, &e, scratch, m0, m1, n0, n1, E_S8, s7);
+            run(p, r, &e, scratch, m0, m1, n0, n1, E_S8, s7, split);
         else
-            run(p, r, &e, scratch, m0, m1, n0, n1, E_Q_FLOAT, s7);
+            run(p, r, &e, scratch, m0, m1, n0, n1, E_Q_FLOAT, s7, split);
         break;
     }
     }
 }
 
 static void block(const ot_qgemm_packed *p, const ot_qgemm_run *r, int m0, int m1, int n0, int n1, void *scratch) {
-    block_as(p, r, m0, m1, n0, n1, scratch, false);
+    block_as(p, r, m0, m1, n0, n1, scratch, false, false);
 }
 
 /* u8 x s7: B in the VNNI layout with 16-column strips, bytes of A plus row sums. */
@@ -459,7 +636,7 @@ static size_t scratch_size_s7(int mb, int kpad, int npad) {
 }
 
 static void block_s7(const ot_qgemm_packed *p, const ot_qgemm_run *r, int m0, int m1, int n0, int n1, void *scratch) {
-    block_as(p, r, m0, m1, n0, n1, scratch, true);
+    block_as(p, r, m0, m1, n0, n1, scratch, true, false);
 }
 
 const ot_qgemm_isa ot_qgemm_isa_avx2 = {
@@ -470,4 +647,24 @@ const ot_qgemm_isa ot_qgemm_isa_avx2 = {
 const ot_qgemm_isa ot_qgemm_isa_avx2_u8s7 = {
     .name = "avx2-u8s7", .mr = MR, .nr = NR, .kstep = 4, .bk_kind = OT_QGEMM_BK_S8,
     .b_size = b_size_s7, .pack_b = pack_b_s7, .scratch_size = scratch_size_s7, .block = block_s7,
+};
+
+/* The split variant: the u8s7 packing of B, A split per call (pack_rows_split). */
+static size_t scratch_size_split(int mb, int kpad, int npad) {
+    (void)npad;
+    return split_scratch_size(mb, kpad);
+}
+
+/* What a block streams when its residual is sparse: one byte per element (its blocking budget). */
+static size_t a_bytes_split(int mb, int kpad) { return (size_t)mb * (size_t)kpad; }
+
+static void block_split(const ot_qgemm_packed *p, const ot_qgemm_run *r, int m0, int m1, int n0, int n1,
+                        void *scratch) {
+    block_as(p, r, m0, m1, n0, n1, scratch, true, true);
+}
+
+const ot_qgemm_isa ot_qgemm_isa_avx2_split = {
+    .name = "avx2-split", .mr = MR, .nr = NR, .kstep = 4, .bk_kind = OT_QGEMM_BK_S8,
+    .b_size = b_size_s7, .pack_b = pack_b_s7, .b2_size = b_size, .pack_b2 = pack_b,
+    .scratch_size = scratch_size_split, .a_bytes = a_bytes_split, .block = block_split,
 };

@@ -29,6 +29,8 @@ typedef struct ot_qgemm_run {
     int lda;
     uint8_t a_xor;            /* 0x80 when A is int8 */
     const int32_t *colcorr;   /* [npad] */
+    const int32_t *colsum;    /* [npad] sums of B - zb per column (the split variant's window shift) */
+    int32_t za_u;             /* A's zero point as uint8 (za + 128 for int8 A) */
     const int32_t *zbk;       /* [npad] or NULL when all zero */
     const float *scale;       /* [npad] (F32, U8, S8) */
     const float *biasf;       /* [npad] (F32; zeros when the caller gave none) */
@@ -49,8 +51,15 @@ typedef struct ot_qgemm_isa {
     /* Bytes of packed B data for kpad x npad, and packing from Bk ([K][N] int16, row-major). */
     size_t (*b_size)(int kpad, int npad);
     void (*pack_b)(void *dst, const int16_t *bk, int K, int N, int kpad, int npad);
+    /* Optional second copy of B, packed from B - zb[n] (the OT_QGEMM_BK_ZB domain): the split variant's
+     * fallback for blocks whose residual is dense. NULL when the variant has none. */
+    size_t (*b2_size)(int kpad, int npad);
+    void (*pack_b2)(void *dst, const int16_t *bk_zb, int K, int N, int kpad, int npad);
     /* Per-thread scratch bytes for a block of mb rows (mb a multiple of mr) and up to npad columns. */
     size_t (*scratch_size)(int mb, int kpad, int npad);
+    /* Bytes of packed A a block of mb rows streams through the cache, when less than its scratch (NULL:
+     * the scratch); the driver sizes blocks by it. */
+    size_t (*a_bytes)(int mb, int kpad);
     /* Compute rows [m0,m1) x columns [n0,n1) of C (n0, n1 multiples of nr or n1 = N). */
     void (*block)(const struct ot_qgemm_packed *p, const ot_qgemm_run *r, int m0, int m1, int n0, int n1,
                   void *scratch);
@@ -66,6 +75,7 @@ struct ot_qgemm_packed {
     int32_t *colcorr;         /* [npad] folded for za_u_hint */
     int32_t za_u_hint;
     void *data;               /* ISA layout */
+    void *data2;              /* the second copy (pack_b2), or NULL */
 };
 
 extern const ot_qgemm_isa ot_qgemm_isa_scalar;
@@ -74,6 +84,9 @@ extern const ot_qgemm_isa ot_qgemm_isa_avx512vnni;
 /* AVX2 with vpmaddubsw, for B whose k pairs cannot saturate it (see qgemm_avx2.c); the driver picks it
  * in place of ot_qgemm_isa_avx2 when ot_qgemm_b_fits_u8s7 holds. */
 extern const ot_qgemm_isa ot_qgemm_isa_avx2_u8s7;
+/* AVX2 with vpmaddubsw for any int8 B: A is split per call into a 7-bit window and a sparse residual
+ * (see qgemm_avx2.c); the driver picks it in place of ot_qgemm_isa_avx2 when B does not fit u8s7. */
+extern const ot_qgemm_isa ot_qgemm_isa_avx2_split;
 
 /* Bk ([K][N] int16, values in int8) in strips of nr columns, per 4 consecutive k one 32-bit lane per
  * column holding Bk[4q..4q+3][n]; zero past K and N. The layout of vpdpbusd and of vpmaddubsw pairs. */

@@ -77,6 +77,33 @@ static void make_b7(problem *p, bool extreme) {
         }
 }
 
+/* When set, problem_make draws A the way activations are: A_u (A, or A + 128 for int8) mostly within the
+ * AVX2 split kernel's window [L, L + 127] (L = za_u - 80, or 0), with a sparse residual on every edge:
+ * values just below L and far below it, and pairs of k (2p, 2p + 1) summing past 256 above L by 1 and by
+ * the most. */
+static bool g_asparse;
+
+static void make_a_sparse(problem *p, size_t an) {
+    int za_u = p->a_signed ? p->za + 128 : p->za, L = za_u > 80 ? za_u - 80 : 0;
+    for (size_t i = 0; i < an; i += 2) {
+        int u0 = rint_in(0, 127), u1 = rint_in(0, 127);
+        switch (rnd() % 128) {
+        case 0: u0 = -1; break;                                 /* just below the window */
+        case 1: u1 = -L; break;                                 /* A_u = 0 */
+        case 2: u0 = 129, u1 = 128; break;                      /* pair sum 257 */
+        case 3: u0 = 255 - L, u1 = 255 - L; break;              /* A_u = 255 twice */
+        case 4: u0 = 128, u1 = 128; break;                      /* 256: fits, no residual */
+        case 5: u0 = 1, u1 = 255 - L; break;
+        default: break;
+        }
+        int a0 = L + u0, a1 = L + u1;
+        a0 = a0 < 0 ? 0 : a0 > 255 ? 255 : a0;
+        a1 = a1 < 0 ? 0 : a1 > 255 ? 255 : a1;
+        p->a[i] = (uint8_t)(p->a_signed ? a0 ^ 0x80 : a0);
+        if (i + 1 < an) p->a[i + 1] = (uint8_t)(p->a_signed ? a1 ^ 0x80 : a1);
+    }
+}
+
 /* mode 0: random; 1: extreme operands (largest |products|); 2: random with large / non-finite scales
  * (compared with the reference only). */
 static void problem_make(problem *p, int M, int N, int K, ot_qgemm_out_type type, int mode) {
@@ -117,6 +144,10 @@ static void problem_make(problem *p, int M, int N, int K, ot_qgemm_out_type type
         for (int i = 0; i < N; i++) p->zb[i] = bhi;
     }
     if (g_b7) make_b7(p, mode == 1);
+    if (g_asparse && mode != 1) {
+        p->za_hint = p->za;
+        make_a_sparse(p, an);
+    }
     p->has_bias = rnd() & 1;
     if (p->has_bias) {
         p->bias = malloc(sizeof(int32_t) * N);
@@ -280,6 +311,7 @@ static void run_variant_case(ot_isa isa, problem *p, int threads) {
     assert_int_equal(ot_qgemm_packed_isa(pb), isa);
     bool u8s7 = strcmp(ot_qgemm_packed_kernel(pb), "avx2-u8s7") == 0;
     assert_true(u8s7 == (isa == OT_ISA_AVX2 && ot_qgemm_b_fits_u8s7(&d)));
+    if (isa == OT_ISA_AVX2 && !u8s7) assert_string_equal(ot_qgemm_packed_kernel(pb), "avx2-split");
     if (g_b7 && isa == OT_ISA_AVX2) assert_true(u8s7);
     g_u8s7 += u8s7;
     ot_qgemm_out o1 = problem_out(p, c1), o2 = problem_out(p, c2);
@@ -360,7 +392,7 @@ static void check_variant(ot_isa isa) {
         problem_free(&p);
     }
     print_message("qgemm %s%s: %d cases bit-exact with the reference (%d on the u8 x s7 kernel)\n", ot_isa_name(isa),
-                  g_b7 ? " with 7-bit B" : "", g_checked, g_u8s7);
+                  g_b7 ? " with 7-bit B" : g_asparse ? " with activation-like A" : "", g_checked, g_u8s7);
     if (isa == OT_ISA_AVX2 && !g_b7) assert_true(g_u8s7 > 50 && g_checked - g_u8s7 > 50);   /* both kernels ran */
 }
 
@@ -381,6 +413,60 @@ static void test_avx2_u8s7(void **state) {
     g_b7 = true;
     variant_or_skip(OT_ISA_AVX2);
     g_b7 = false;
+}
+
+/* The AVX2 split kernel (full-range B) on activation-like A: the windowed u8 x s7 loop plus the sparse
+ * residual (with uniform A, test_avx2, most blocks fall back to the int16 kernel). */
+static void test_avx2_split(void **state) {
+    (void)state;
+    g_asparse = true;
+    variant_or_skip(OT_ISA_AVX2);
+    g_asparse = false;
+}
+
+/* Every kernel picked by name, also those the driver would not choose for this B (the int16 "avx2" is
+ * otherwise only the split kernel's fallback), against the reference. */
+static void test_named_kernels(void **state) {
+    (void)state;
+    static const char *names[] = {"scalar", "avx2", "avx2-split", "avx2-u8s7", "avx512vnni"};
+    int ran = 0;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        for (int it = 0; it < 40; it++) {
+            problem p;
+            g_b7 = strcmp(names[i], "avx2-u8s7") == 0;
+            g_asparse = it % 2 == 1;
+            problem_make(&p, kSizes[rnd() % NSIZES], kSizes[rnd() % NSIZES], kSizes[rnd() % 10],
+                         (ot_qgemm_out_type)(it % 4), 0);
+            g_b7 = g_asparse = false;
+            ot_qgemm_b d = problem_b(&p);
+            ot_qgemm_packed *pb = NULL;
+            octet_status st = ot_qgemm_pack_b_kernel(&pb, &d, names[i]);
+            if (st == OCTET_ERR_UNSUPPORTED) {   /* the CPU lacks it */
+                problem_free(&p);
+                break;
+            }
+            assert_int_equal(st, OCTET_OK);
+            assert_string_equal(ot_qgemm_packed_kernel(pb), names[i]);
+            size_t nb = out_bytes(&p);
+            unsigned char *c1 = calloc(1, nb), *c2 = calloc(1, nb);
+            ot_qgemm_out o1 = problem_out(&p, c1), o2 = problem_out(&p, c2);
+            assert_int_equal(ot_qgemm(pb, p.M, p.a, p.lda, p.za, p.a_signed, &o1, 1 + it % 2), OCTET_OK);
+            assert_int_equal(ot_qgemm_ref(&d, p.M, p.a, p.lda, p.za, p.a_signed, &o2), OCTET_OK);
+            compare_out(&p, c1, c2, names[i]);
+            ot_qgemm_packed_free(pb);
+            free(c1);
+            free(c2);
+            problem_free(&p);
+            ran++;
+        }
+    print_message("qgemm kernels by name: %d cases bit-exact with the reference\n", ran);
+    /* B that does not fit u8 x s7 cannot be forced onto it; unknown names are refused */
+    int8_t b[2] = {127, 127};
+    ot_qgemm_b d = {.K = 2, .N = 1, .b = b, .ldb = 1, .b_signed = true};
+    ot_qgemm_packed *pb = NULL;
+    if (ot_cpu_isa_supported(OT_ISA_AVX2)) assert_int_equal(ot_qgemm_pack_b_kernel(&pb, &d, "avx2-u8s7"), OCTET_ERR_INVALID_ARG);
+    assert_int_equal(ot_qgemm_pack_b_kernel(&pb, &d, "avx3"), OCTET_ERR_INVALID_ARG);
+    assert_null(pb);
 }
 
 /* Which B fits u8 x s7: pairs of k on both sides of the edge, a lone last k, and uint8 B. */
@@ -496,6 +582,8 @@ int main(void) {
         cmocka_unit_test(test_avx2),
         cmocka_unit_test(test_avx512vnni),
         cmocka_unit_test(test_avx2_u8s7),
+        cmocka_unit_test(test_avx2_split),
+        cmocka_unit_test(test_named_kernels),
         cmocka_unit_test(test_fits_u8s7),
         cmocka_unit_test(test_threads_identical),
         cmocka_unit_test(test_bad_args),
