@@ -6,9 +6,12 @@
  * Shapes: square 256/512/1024, and conv layers as GEMMs (M = H*W, N = Cout, K = Cin*kh*kw).
  * Usage: bench_qgemm [seconds per shape, default 0.3] [threads, default 1] [only shapes containing TEXT]
  *                    [int8: skip the fp32 column | w7: that, with 7-bit weights in [-64, 63] (reduce_range),
- *                     which AVX2 runs on its exact vpmaddubsw kernel]
+ *                     which AVX2 runs on its exact vpmaddubsw kernel | act: int8 with activation-like A
+ *                     (ReLU-like, zero point 0), which AVX2's split kernel runs on vpmaddubsw; the other
+ *                     modes' uniform A makes it fall back to its int16 kernel]
  *   TEXT may list several alternatives separated by '|' ("square|mlp"), or be one shape "MxNxK". */
 #include <immintrin.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,12 +101,13 @@ typedef struct {
     float *af, *bf, *cf;
     ot_qgemm_packed *pb;
     float scale;
+    int32_t za;
 } gemm_ctx;
 
 static void run_q(void *p) {
     gemm_ctx *g = p;
     ot_qgemm_out o = {.type = OT_QGEMM_OUT_U8, .c = g->c, .ldc = g->N, .scale = &g->scale, .zp = 128, .lo = 0, .hi = 255};
-    if (ot_qgemm(g->pb, g->M, g->a, g->K, 3, false, &o, g->threads) != OCTET_OK) abort();
+    if (ot_qgemm(g->pb, g->M, g->a, g->K, g->za, false, &o, g->threads) != OCTET_OK) abort();
 }
 
 static void run_s(void *p) {
@@ -165,8 +169,8 @@ int main(int argc, char **argv) {
     if (budget <= 0) budget = 0.3;
     if (threads < 1) threads = 1;
     const char *only = argc > 3 && argv[3][0] ? argv[3] : NULL;
-    bool w7 = argc > 4 && strcmp(argv[4], "w7") == 0;
-    bool f32 = !(argc > 4 && (strcmp(argv[4], "int8") == 0 || w7));
+    bool w7 = argc > 4 && strcmp(argv[4], "w7") == 0, act = argc > 4 && strcmp(argv[4], "act") == 0;
+    bool f32 = !(argc > 4 && (strcmp(argv[4], "int8") == 0 || w7 || act));
     if (threads == 1) g_clock = CLOCK_THREAD_CPUTIME_ID;
     const ot_cpu_features *f = ot_cpu_features_get();
     ot_isa isa = ot_kernels_get()->isa;
@@ -202,9 +206,19 @@ int main(int argc, char **argv) {
         g.bf = malloc(kn * 4);
         g.cf = malloc(mn * 4);
         if (!g.a || !g.b || !g.c || !g.af || !g.bf || !g.cf) return 1;
-        for (size_t i = 0; i < mk; i++) g.a[i] = (uint8_t)(i * 7 + 3), g.af[i] = (float)(i % 13) * 0.1f;
+        uint64_t rs = 0x9E3779B97F4A7C15ull;
+        for (size_t i = 0; i < mk; i++) {
+            g.a[i] = (uint8_t)(i * 7 + 3), g.af[i] = (float)(i % 13) * 0.1f;
+            if (act) {   /* ReLU-like: half zeros, the rest exponential with mean 24 (0.5 % above 128) */
+                rs = rs * 6364136223846793005ull + 1442695040888963407ull;
+                double u = (double)(rs >> 11) * 0x1.0p-53;
+                int v = u < 0.5 ? 0 : (int)(-log(2.0 * (1.0 - u)) * 24.0);
+                g.a[i] = (uint8_t)(v > 255 ? 255 : v);
+            }
+        }
         for (size_t i = 0; i < kn; i++) g.b[i] = w7 ? (int8_t)((i * 5 + 1) % 128 - 64) : (int8_t)(i * 5 + 1), g.bf[i] = (float)(i % 7) * 0.1f;
-        ot_qgemm_b d = {.K = sh->K, .N = sh->N, .b = g.b, .ldb = sh->N, .b_signed = true, .za_hint = 3};
+        g.za = act ? 0 : 3;
+        ot_qgemm_b d = {.K = sh->K, .N = sh->N, .b = g.b, .ldb = sh->N, .b_signed = true, .za_hint = g.za};
         if (ot_qgemm_pack_b(&g.pb, &d) != OCTET_OK) return 1;
         if (s == 0 || use_custom) printf("(int8 kernel: %s)\n", ot_qgemm_packed_kernel(g.pb));
         double ops = 2.0 * sh->M * sh->N * sh->K;

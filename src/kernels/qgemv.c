@@ -28,15 +28,33 @@ static void pack_u8s7(ot_qgemv_packed *p, const void *b, bool b_signed, int ldb)
     }
 }
 
+/* Pairs layout: B[k][n] - shift at dst[((s * kp + k / 2) * NB + j) * 2 + k % 2], n = s * NB + j, walked in
+ * B's row order; the padding (k >= K, n >= N) is zero. */
+static void pack_pairs(int8_t *dst, const ot_qgemv_packed *p, const void *b, bool b_signed, int ldb) {
+    int kp = p->kpad / 2, K = p->K, N = p->N;
+    memset(dst, 0, (size_t)p->nstrips * (size_t)p->kpad * NB);
+    int8_t flip = b_signed ? 0 : (int8_t)0x80;   /* uint8 v - 128 as int8 is v ^ 0x80 */
+    for (int k = 0; k < K; k++) {
+        const int8_t *row = (const int8_t *)b + (size_t)k * (size_t)ldb;
+        int8_t *dk = dst + (size_t)(k / 2) * NB * 2 + (size_t)(k % 2);
+        for (int s = 0; s < p->nstrips; s++) {
+            int8_t *d = dk + (size_t)s * kp * NB * 2;
+            int jn = N - s * NB < NB ? N - s * NB : NB;
+            for (int j = 0; j < jn; j++) d[2 * j] = (int8_t)(row[s * NB + j] ^ flip);
+        }
+    }
+}
+
+/* mode 0: u8s7 when B fits, else split (AVX2); 1: split even when B fits. */
 static octet_status pack_impl(ot_qgemv_packed **out, const void *b, bool b_signed, int K, int N, int ldb, int32_t zb,
-                              ot_isa isa, bool allow_u8s7) {
+                              ot_isa isa, int mode) {
     if (!out) return ot_err(OCTET_ERR_INVALID_ARG, "qgemv: NULL output");
     *out = NULL;
     if (K < 0 || N < 0 || ldb < N || (K > 0 && N > 0 && !b))
         return ot_err(OCTET_ERR_INVALID_ARG, "qgemv: bad B (%d x %d, ldb %d)", K, N, ldb);
     if (b_signed ? (zb < -128 || zb > 127) : (zb < 0 || zb > 255))
         return ot_err(OCTET_ERR_INVALID_ARG, "qgemv: B zero point %d out of range", (int)zb);
-    if ((int64_t)(K + 2) * (int64_t)(N + NB) > (int64_t)INT_MAX / 2)
+    if ((int64_t)(K + 4) * (int64_t)(N + NB) > (int64_t)INT_MAX / 2)
         return ot_err(OCTET_ERR_UNSUPPORTED, "qgemv: B of %d x %d is too large", K, N);
     if (isa != OT_ISA_SCALAR && !ot_cpu_isa_supported(OT_ISA_AVX2))
         return ot_err(OCTET_ERR_UNSUPPORTED, "qgemv: this CPU cannot run the AVX2 kernel");
@@ -46,63 +64,52 @@ static octet_status pack_impl(ot_qgemv_packed **out, const void *b, bool b_signe
     p->N = N;
     p->nstrips = (N + NB - 1) / NB;
     p->isa = isa == OT_ISA_SCALAR ? OT_ISA_SCALAR : OT_ISA_AVX2;
-    if (p->isa == OT_ISA_AVX2 && allow_u8s7 && K > 0) {
+    if (p->isa == OT_ISA_AVX2 && K > 0) {
         ot_qgemm_b d = {.K = K, .N = N, .b = b, .ldb = ldb, .b_signed = b_signed};
-        p->u8s7 = ot_qgemm_b_fits_u8s7(&d);
+        p->u8s7 = mode == 0 && ot_qgemm_b_fits_u8s7(&d);
+        p->split = !p->u8s7;
     }
-    p->kpad = p->u8s7 ? (K + 3) / 4 * 4 : (K + 1) / 2 * 2;
+    p->kpad = (p->u8s7 || p->split) ? (K + 3) / 4 * 4 : (K + 1) / 2 * 2;
     int32_t shift = b_signed ? 0 : 128;
     p->zbk = zb - shift;
     size_t bytes = (size_t)p->nstrips * (size_t)p->kpad * NB;
     p->data = ot_aligned_alloc(bytes ? bytes : 1);
-    if (p->u8s7) p->colsum = ot_aligned_alloc((size_t)p->nstrips * NB * sizeof(int32_t) + 1);
-    if (!p->data || (p->u8s7 && !p->colsum)) {
+    if (p->split) p->data2 = ot_aligned_alloc(bytes ? bytes : 1);
+    if (p->u8s7 || p->split) p->colsum = ot_aligned_alloc((size_t)p->nstrips * NB * sizeof(int32_t) + 1);
+    if (!p->data || (p->split && !p->data2) || ((p->u8s7 || p->split) && !p->colsum)) {
         ot_qgemv_free(p);
         return ot_err(OCTET_ERR_NOMEM, "qgemv: out of memory packing B (%d x %d)", K, N);
     }
-    if (p->u8s7) {
+    if (p->u8s7 || p->split) {
         memset(p->data, 0, bytes);
         pack_u8s7(p, b, b_signed, ldb);
-        *out = p;
-        return OCTET_OK;
     }
-    /* B[k][n] - shift goes to data[((s * kp + k / 2) * NB + j) * 2 + k % 2], n = s * NB + j: walked in B's
-     * row order; the padding (k >= K, n >= N) is zero */
-    int kp = p->kpad / 2;
-    memset(p->data, 0, bytes);
-    int8_t flip = b_signed ? 0 : (int8_t)0x80;   /* uint8 v - 128 as int8 is v ^ 0x80 */
-    for (int k = 0; k < K; k++) {
-        const int8_t *row = (const int8_t *)b + (size_t)k * (size_t)ldb;
-        int8_t *dk = p->data + (size_t)(k / 2) * NB * 2 + (size_t)(k % 2);
-        for (int s = 0; s < p->nstrips; s++) {
-            int8_t *d = dk + (size_t)s * kp * NB * 2;
-            int jn = N - s * NB < NB ? N - s * NB : NB;
-            for (int j = 0; j < jn; j++) d[2 * j] = (int8_t)(row[s * NB + j] ^ flip);
-        }
-    }
+    if (p->split) pack_pairs(p->data2, p, b, b_signed, ldb);
+    if (!p->u8s7 && !p->split) pack_pairs(p->data, p, b, b_signed, ldb);
     *out = p;
     return OCTET_OK;
 }
 
 octet_status ot_qgemv_pack_isa(ot_qgemv_packed **out, const void *b, bool b_signed, int K, int N, int ldb,
                                int32_t zb, ot_isa isa) {
-    return pack_impl(out, b, b_signed, K, N, ldb, zb, isa, true);
+    return pack_impl(out, b, b_signed, K, N, ldb, zb, isa, 0);
 }
 
 static ot_isa default_isa(void) { return ot_kernels_get()->isa >= OT_ISA_AVX2 ? OT_ISA_AVX2 : OT_ISA_SCALAR; }
 
 octet_status ot_qgemv_pack(ot_qgemv_packed **out, const void *b, bool b_signed, int K, int N, int ldb, int32_t zb) {
-    return pack_impl(out, b, b_signed, K, N, ldb, zb, default_isa(), true);
+    return pack_impl(out, b, b_signed, K, N, ldb, zb, default_isa(), 0);
 }
 
-octet_status ot_qgemv_pack_int16(ot_qgemv_packed **out, const void *b, bool b_signed, int K, int N, int ldb,
+octet_status ot_qgemv_pack_split(ot_qgemv_packed **out, const void *b, bool b_signed, int K, int N, int ldb,
                                  int32_t zb) {
-    return pack_impl(out, b, b_signed, K, N, ldb, zb, default_isa(), false);
+    return pack_impl(out, b, b_signed, K, N, ldb, zb, default_isa(), 1);
 }
 
 void ot_qgemv_free(ot_qgemv_packed *p) {
     if (!p) return;
     ot_aligned_free(p->data);
+    ot_aligned_free(p->data2);
     ot_aligned_free(p->colsum);
     free(p);
 }
@@ -110,10 +117,63 @@ void ot_qgemv_free(ot_qgemv_packed *p) {
 /* a16 = a - za (widened, zero past K); returns zbk * sum(a - za). sgn is a constant in each copy.
  * u8s7: bytes a_u = a (+ 128 when signed), zero past K, then za_u as int32 at byte kpad (kpad int16
  * hold 2 kpad bytes, and kpad >= 4 whenever K > 0). */
+/* Split packs: the windowed form of A (see qgemv.h and qgemm_avx2.c): bytes u, then at byte kpad the int32
+ * za_u - L and the entry count, then the entries (q: byte offset of k's quad in a strip, bit 31 for r < 0;
+ * pat: |r| in byte k % 4). False (nothing usable written) when the residual passes ~3 % of K or the room
+ * left in 2 kpad bytes. */
+static bool prep_window(const ot_qgemv_packed *p, const uint8_t *au, int32_t za_u, uint8_t *dst) {
+    int K = p->K, kpad = p->kpad, L = za_u > 80 ? za_u - 80 : 0;
+    if (kpad < 8) return false;   /* no room for the header before the flag at byte 2 kpad */
+    int cap = (kpad - 8) / 8, cap3 = K * 32 / 1024;
+    if (cap3 < cap) cap = cap3;
+    uint32_t *ent = (uint32_t *)(void *)(dst + kpad + 8);
+    int n = 0;
+    for (int k = 0; k < kpad; k += 2) {
+        int u0 = k < K ? au[k] - L : 0, u1 = k + 1 < K ? au[k + 1] - L : 0;
+        for (int t = 0; t < 2; t++) {
+            int *u = t ? &u1 : &u0;
+            if (*u >= 0) continue;
+            if (n == cap) return false;
+            int kk = k + t;
+            ent[2 * n] = (uint32_t)(kk >> 2) * 4u * NB | 0x80000000u;
+            ent[2 * n + 1] = (uint32_t)(-*u) << (8 * (kk & 3));
+            n++;
+            *u = 0;
+        }
+        if (u0 + u1 > 256) {   /* cut the pair to 256; the excess (< u0, as u1 <= 255) is a residual */
+            if (n == cap) return false;
+            int ex = u0 + u1 - 256;
+            ent[2 * n] = (uint32_t)(k >> 2) * 4u * NB;
+            ent[2 * n + 1] = (uint32_t)ex << (8 * (k & 3));
+            n++;
+            u0 -= ex;
+        }
+        dst[k] = (uint8_t)u0;
+        dst[k + 1] = (uint8_t)u1;
+    }
+    int32_t zl = za_u - L;
+    memcpy(dst + kpad, &zl, sizeof zl);
+    memcpy(dst + kpad + 4, &n, sizeof n);
+    return true;
+}
+
 static inline __attribute__((always_inline)) int32_t prep_a(const ot_qgemv_packed *p, const void *a, bool sgn,
                                                             int32_t za, int16_t *a16) {
     uint32_t sum = 0;
-    if (p->u8s7) {
+    if (p->split) {
+        uint8_t au[4096], *aub = p->K <= 4096 ? au : NULL;
+        uint8_t x = sgn ? 0x80 : 0;
+        if (aub) {
+            for (int k = 0; k < p->K; k++) aub[k] = (uint8_t)(((const uint8_t *)a)[k] ^ x);
+            if (prep_window(p, aub, sgn ? za + 128 : za, (uint8_t *)a16)) {
+                a16[p->kpad] = 1;
+                for (int k = 0; k < p->K; k++)
+                    sum += (uint32_t)((sgn ? (int32_t)((const int8_t *)a)[k] : (int32_t)aub[k]) - za);
+                return (int32_t)((uint32_t)p->zbk * sum);
+            }
+        }
+        a16[p->kpad] = 0;   /* the int16 form below, for data2 */
+    } else if (p->u8s7) {
         uint8_t *au = (uint8_t *)a16;
         uint8_t x = sgn ? 0x80 : 0;
         for (int k = 0; k < p->K; k++) {
@@ -154,7 +214,8 @@ void ot_qgemv_strip_scalar(const ot_qgemv_packed *p, const int16_t *a16, int s, 
 }
 
 static void strip(const ot_qgemv_packed *p, const int16_t *a16, int s, int32_t acc[NB]) {
-    if (p->u8s7) ot_qgemv_strip_avx2_u8s7(p, a16, s, acc);
+    if (p->split) ot_qgemv_strip_avx2_split(p, a16, s, acc);
+    else if (p->u8s7) ot_qgemv_strip_avx2_u8s7(p, a16, s, acc);
     else if (p->isa == OT_ISA_SCALAR) ot_qgemv_strip_scalar(p, a16, s, acc);
     else ot_qgemv_strip_avx2(p, a16, s, acc);
 }
@@ -201,7 +262,7 @@ octet_status ot_qgemv_rows_f32(const ot_qgemv_packed *p, int M, const void *a, b
         return ot_err(OCTET_ERR_INVALID_ARG, "qgemv: A zero point %d out of range", (int)za);
     if (M == 0 || p->N == 0) return OCTET_OK;
     /* every row of A as int16 once (a few KiB), then the strips */
-    size_t kpad = (size_t)p->kpad;
+    size_t kpad = (size_t)ot_qgemv_kpad(p);
     int16_t stack_a16[4096];
     int32_t stack_corr[16];
     bool on_stack = kpad * (size_t)M <= sizeof stack_a16 / sizeof *stack_a16 && M <= 16;

@@ -11,7 +11,12 @@
  * weights) the AVX2 variant packs B by 4 k instead and runs u8 A x s7 B with vpmaddubsw + vpmaddwd by
  * ones: half the instructions per multiply-add, same results. The prepared A then holds the bytes of A
  * (as uint8) and its zero point instead of a - za; callers treat it as opaque and only size it with
- * ot_qgemv_kpad, so every pack that shares one prepared A must agree on u8s7 (ot_qgemv_pack_int16).
+ * ot_qgemv_kpad, so every pack that shares one prepared A must be of one kind (ot_qgemv_pack_split).
+ *
+ * With full 8-bit B the AVX2 variant packs both layouts (split): per call, ot_qgemv_prep_a splits A as the
+ * split GEMM kernel does (A_u = L + u + r, qgemm_avx2.c) into bytes u, (za_u - L) and a list of residual
+ * entries, and the strips run vpmaddubsw on u plus the entries; when the residual passes ~3 % of K the
+ * prepared A takes the int16 form instead, for the pairs layout. A flag after kpad says which.
  *
  * Columns are processed in strips of OT_QGEMV_NB; a caller may split the strips among threads. */
 #ifndef OT_QGEMV_H
@@ -29,10 +34,12 @@ typedef struct ot_qgemv_packed {
     int K, N, kpad, nstrips;
     int32_t zbk;          /* zb - shift (shift = 128 for uint8 B, else 0): the row-sum correction */
     int8_t *data;         /* [nstrips][kpad/2][NB][2]: B[k,n] - shift, pairs of k per column;
-                           * u8s7: [nstrips][kpad/4][NB][4], 4 k per column */
+                           * u8s7 and split: [nstrips][kpad/4][NB][4], 4 k per column */
+    int8_t *data2;        /* split: the pairs layout too (the int16 fallback) */
     ot_isa isa;           /* the variant that runs it (scalar or AVX2) */
     bool u8s7;            /* AVX2 with 7-bit B: vpmaddubsw */
-    int32_t *colsum;      /* u8s7: [nstrips * NB] sums of B[k,n] - shift over k (the za correction) */
+    bool split;           /* AVX2 with full 8-bit B: vpmaddubsw on A split per call (qgemm_avx2.c) */
+    int32_t *colsum;      /* u8s7, split: [nstrips * NB] sums of B[k,n] - shift over k (the za correction) */
 } ot_qgemv_packed;
 
 /* Pack B[K,N] (row-major, leading dimension ldb) with zero point zb in B's type range. */
@@ -40,13 +47,15 @@ octet_status ot_qgemv_pack(ot_qgemv_packed **out, const void *b, bool b_signed, 
 /* Same, forcing a variant (tests): OT_ISA_SCALAR, or AVX2 and above (the AVX2 kernel; u8s7 when B fits). */
 octet_status ot_qgemv_pack_isa(ot_qgemv_packed **out, const void *b, bool b_signed, int K, int N, int ldb,
                                int32_t zb, ot_isa isa);
-/* ot_qgemv_pack without the u8s7 kernel (for packs that share a prepared A with one that cannot use it). */
-octet_status ot_qgemv_pack_int16(ot_qgemv_packed **out, const void *b, bool b_signed, int K, int N, int ldb,
+/* ot_qgemv_pack with the split kernel even when B fits u8s7 (for packs that share a prepared A with one
+ * that does not fit). */
+octet_status ot_qgemv_pack_split(ot_qgemv_packed **out, const void *b, bool b_signed, int K, int N, int ldb,
                                  int32_t zb);
 void ot_qgemv_free(ot_qgemv_packed *p);
 
-/* Elements of int16 scratch ot_qgemv_prep_a needs (the prepared A): kpad. */
-static inline int ot_qgemv_kpad(const ot_qgemv_packed *p) { return p->kpad; }
+/* Elements of int16 scratch ot_qgemv_prep_a needs (the prepared A): kpad, + 4 for the split kernel's
+ * flag (which form the prepared A took). */
+static inline int ot_qgemv_kpad(const ot_qgemv_packed *p) { return p->kpad + (p->split ? 4 : 0); }
 
 /* Prepare A: a16[k] = a[k] - za (zero padded to kpad), or for u8s7 the bytes of a and za; returns the
  * correction term zbk * sum_k (a[k] - za). */
@@ -79,6 +88,9 @@ void ot_qgemv_s32(const ot_qgemv_packed *p, const int16_t *a16, int32_t corr, in
 void ot_qgemv_strip_scalar(const ot_qgemv_packed *p, const int16_t *a16, int s, int32_t acc[OT_QGEMV_NB]);
 void ot_qgemv_strip_avx2(const ot_qgemv_packed *p, const int16_t *a16, int s, int32_t acc[OT_QGEMV_NB]);
 void ot_qgemv_strip_avx2_u8s7(const ot_qgemv_packed *p, const int16_t *a16, int s, int32_t acc[OT_QGEMV_NB]);
+void ot_qgemv_strip_avx2_split(const ot_qgemv_packed *p, const int16_t *a16, int s, int32_t acc[OT_QGEMV_NB]);
+/* Split packs: whether a prepared A took the windowed form (else the int16 one, on data2). */
+static inline bool ot_qgemv_a_windowed(const ot_qgemv_packed *p, const int16_t *a16) { return a16[p->kpad] != 0; }
 void ot_qgemv_f32_avx2(const ot_qgemv_packed *p, const int16_t *a16, int32_t corr, const float *scale,
                        bool scale_per_col, const float *add, float *y, int s0, int s1);
 

@@ -3,7 +3,10 @@
  * strips (96 columns, 12 accumulators) at a time.
  * u8s7 (7-bit B, see qgemv.h): per 4 k one dword broadcast of the bytes of A and, per 8 columns,
  * vpmaddubsw on 32 bytes of B (pair sums that cannot saturate), vpmaddwd by ones, vpaddd; then
- * - za_u * colsum[n] per column. */
+ * - za_u * colsum[n] per column.
+ * split (full 8-bit B, see qgemv.h): the u8s7 loop on the windowed bytes of A, then per residual entry
+ * one vpmaddubsw of |r| (in k's byte of a dword) with B's quad, vpmaddwd by +-1; or, when A took the
+ * int16 form, the int16 loop on the pairs copy. */
 #include <immintrin.h>
 #include <string.h>
 
@@ -30,10 +33,14 @@ static inline __m256i dot4(__m256i x, const int8_t *b, __m256i ones) {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(x, _mm256_loadu_si256((const __m256i *)b)), ones);
 }
 
-/* kern for u8s7: the same strips and accumulators, over kq steps of 4 k (4 NB bytes per strip), then the
- * column correction - za_u * colsum. */
+/* +1 and -1 as int16: vpmaddwd by them widens a residual product with its sign. */
+static const int16_t kSign[2][16] __attribute__((aligned(32))) = {
+    {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1}};
+
+/* kern for u8s7: the same strips and accumulators, over kq steps of 4 k (4 NB bytes per strip), then (split)
+ * the residual entries of the prepared A, then the column correction - za_u * colsum. */
 static inline __attribute__((always_inline)) void kern_s7(const ot_qgemv_packed *p, const int16_t *a16, int s,
-                                                          size_t sb, int kq, __m256i acc[12], int ns) {
+                                                          size_t sb, int kq, __m256i acc[12], int ns, bool split) {
     const uint8_t *au = (const uint8_t *)a16;
     const int8_t *b0 = p->data + (size_t)s * sb, *b1 = b0 + (ns > 1 ? sb : 0), *b2 = b0 + (ns > 2 ? 2 * sb : 0);
     const __m256i ones = _mm256_set1_epi16(1);
@@ -58,6 +65,33 @@ static inline __attribute__((always_inline)) void kern_s7(const ot_qgemv_packed 
             c11 = _mm256_add_epi32(c11, dot4(x, b2 + 96, ones));
         }
     }
+    if (split) {   /* + r B[k][n] per entry: one product per lane, vpmaddwd by the entry's sign */
+        int32_t ne;
+        memcpy(&ne, au + p->kpad + 4, sizeof ne);
+        const uint32_t *ent = (const uint32_t *)(const void *)(au + p->kpad + 8);
+        const int8_t *s0 = p->data + (size_t)s * sb, *s1 = s0 + (ns > 1 ? sb : 0), *s2 = s0 + (ns > 2 ? 2 * sb : 0);
+        for (int e = 0; e < ne; e++) {
+            size_t o = ent[2 * e] & 0x7fffffffu;
+            __m256i x = _mm256_set1_epi32((int)ent[2 * e + 1]);
+            __m256i sg = _mm256_load_si256((const __m256i *)kSign[ent[2 * e] >> 31]);
+            c0 = _mm256_add_epi32(c0, dot4(x, s0 + o, sg));
+            c1 = _mm256_add_epi32(c1, dot4(x, s0 + o + 32, sg));
+            c2 = _mm256_add_epi32(c2, dot4(x, s0 + o + 64, sg));
+            c3 = _mm256_add_epi32(c3, dot4(x, s0 + o + 96, sg));
+            if (ns > 1) {
+                c4 = _mm256_add_epi32(c4, dot4(x, s1 + o, sg));
+                c5 = _mm256_add_epi32(c5, dot4(x, s1 + o + 32, sg));
+                c6 = _mm256_add_epi32(c6, dot4(x, s1 + o + 64, sg));
+                c7 = _mm256_add_epi32(c7, dot4(x, s1 + o + 96, sg));
+            }
+            if (ns > 2) {
+                c8 = _mm256_add_epi32(c8, dot4(x, s2 + o, sg));
+                c9 = _mm256_add_epi32(c9, dot4(x, s2 + o + 32, sg));
+                c10 = _mm256_add_epi32(c10, dot4(x, s2 + o + 64, sg));
+                c11 = _mm256_add_epi32(c11, dot4(x, s2 + o + 96, sg));
+            }
+        }
+    }
     acc[0] = c0, acc[1] = c1, acc[2] = c2, acc[3] = c3, acc[4] = c4, acc[5] = c5, acc[6] = c6, acc[7] = c7;
     acc[8] = c8, acc[9] = c9, acc[10] = c10, acc[11] = c11;
     int32_t za_u;
@@ -71,7 +105,7 @@ static inline __attribute__((always_inline)) void kern_s7(const ot_qgemv_packed 
 
 void ot_qgemv_strip_avx2_u8s7(const ot_qgemv_packed *p, const int16_t *a16, int s, int32_t out[NB]) {
     __m256i acc[12];
-    kern_s7(p, a16, s, (size_t)p->kpad * NB, p->kpad / 4, acc, 1);
+    kern_s7(p, a16, s, (size_t)p->kpad * NB, p->kpad / 4, acc, 1, false);
     for (int i = 0; i < 4; i++) _mm256_storeu_si256((__m256i *)(out + 8 * i), acc[i]);
 }
 
@@ -107,9 +141,19 @@ static inline __attribute__((always_inline)) void kern(const int16_t *a16, const
 
 void ot_qgemv_strip_avx2(const ot_qgemv_packed *p, const int16_t *a16, int s, int32_t out[NB]) {
     int kp = p->kpad / 2;
-    const int8_t *b = p->data + (size_t)s * kp * NB * 2;
+    const int8_t *b = (p->split ? p->data2 : p->data) + (size_t)s * kp * NB * 2;
     __m256i acc[12];
     kern(a16, b, 0, kp, acc, 1);
+    for (int i = 0; i < 4; i++) _mm256_storeu_si256((__m256i *)(out + 8 * i), acc[i]);
+}
+
+void ot_qgemv_strip_avx2_split(const ot_qgemv_packed *p, const int16_t *a16, int s, int32_t out[NB]) {
+    if (!ot_qgemv_a_windowed(p, a16)) {
+        ot_qgemv_strip_avx2(p, a16, s, out);
+        return;
+    }
+    __m256i acc[12];
+    kern_s7(p, a16, s, (size_t)p->kpad * NB, p->kpad / 4, acc, 1, true);
     for (int i = 0; i < 4; i++) _mm256_storeu_si256((__m256i *)(out + 8 * i), acc[i]);
 }
 
@@ -136,18 +180,19 @@ static inline void epi(const __m256i *acc, __m256i vcorr, const float *scale, bo
 
 static inline __attribute__((always_inline)) void f32_as(const ot_qgemv_packed *p, const int16_t *a16, int32_t corr,
                                                          const float *scale, bool scale_per_col, const float *add,
-                                                         float *y, int s0, int s1, bool s7) {
+                                                         float *y, int s0, int s1, bool s7, bool split) {
     int kp = p->kpad / 2, N = p->N;
     size_t sbytes = (size_t)p->kpad * NB;   /* both layouts */
     const __m256i vcorr = _mm256_set1_epi32(corr);
+    const int8_t *data = (p->split && !s7) ? p->data2 : p->data;
     for (int s = s0; s < s1;) {
         int ns = s1 - s >= 3 ? 3 : s1 - s;
         __m256i acc[12];
-        const int8_t *b = p->data + (size_t)s * sbytes;
+        const int8_t *b = data + (size_t)s * sbytes;
         if (s7) {
-            if (ns == 3) kern_s7(p, a16, s, sbytes, kp / 2, acc, 3);
-            else if (ns == 2) kern_s7(p, a16, s, sbytes, kp / 2, acc, 2);
-            else kern_s7(p, a16, s, sbytes, kp / 2, acc, 1);
+            if (ns == 3) kern_s7(p, a16, s, sbytes, kp / 2, acc, 3, split);
+            else if (ns == 2) kern_s7(p, a16, s, sbytes, kp / 2, acc, 2, split);
+            else kern_s7(p, a16, s, sbytes, kp / 2, acc, 1, split);
         } else if (ns == 3) {
             kern(a16, b, sbytes, kp, acc, 3);
         } else if (ns == 2) {
@@ -165,6 +210,7 @@ static inline __attribute__((always_inline)) void f32_as(const ot_qgemv_packed *
 
 void ot_qgemv_f32_avx2(const ot_qgemv_packed *p, const int16_t *a16, int32_t corr, const float *scale,
                        bool scale_per_col, const float *add, float *y, int s0, int s1) {
-    if (p->u8s7) f32_as(p, a16, corr, scale, scale_per_col, add, y, s0, s1, true);
-    else f32_as(p, a16, corr, scale, scale_per_col, add, y, s0, s1, false);
+    if (p->u8s7) f32_as(p, a16, corr, scale, scale_per_col, add, y, s0, s1, true, false);
+    else if (p->split && ot_qgemv_a_windowed(p, a16)) f32_as(p, a16, corr, scale, scale_per_col, add, y, s0, s1, true, true);
+    else f32_as(p, a16, corr, scale, scale_per_col, add, y, s0, s1, false, false);
 }

@@ -123,7 +123,7 @@ static octet_status pack_dir(ot_qgemm_packed **pb, const octet_tensor *w, const 
 
 /* Pack direction d of R [dirs, H, 4H] as four GEMV matrices, one per gate (a thread owns a range of
  * hidden units and computes all four of its gates' columns, so a step needs no barrier in the middle).
- * The four share one prepared A, so they use the 7-bit (u8s7) kernel all or none. */
+ * The four share one prepared A, so they use the 7-bit (u8s7) kernel all or none (else the split one). */
 static octet_status pack_r(ot_qgemv_packed *out[4], const octet_tensor *r, const octet_tensor *z, int d) {
     int H = (int)r->dims[1];
     const uint8_t *base = (const uint8_t *)r->data + (size_t)d * (size_t)H * 4 * (size_t)H;
@@ -137,7 +137,7 @@ static octet_status pack_r(ot_qgemv_packed *out[4], const octet_tensor *r, const
             if (out[g]->u8s7) {
                 ot_qgemv_free(out[g]);
                 out[g] = NULL;
-                s = ot_qgemv_pack_int16(&out[g], base + (size_t)g * H, b_signed, H, H, 4 * H, zb);
+                s = ot_qgemv_pack_split(&out[g], base + (size_t)g * H, b_signed, H, H, 4 * H, zb);
             }
     }
     if (s != OCTET_OK) free_r(out);

@@ -42,6 +42,30 @@ static void fill_b7(uint8_t *b, bool b_signed, int K, int N, int ldb) {
         }
 }
 
+/* When set, gemv_case draws a like activations: mostly within the split kernel's window [L, L + 127]
+ * (L = za - 80, or 0) with a sparse residual on its edges (just below L, 0, pairs over 256, 255s), so
+ * the AVX2 split kernel takes its windowed form; g_windowed counts the cases that did. */
+static bool g_asparse;
+static int g_windowed, g_split_cases;
+
+static void fill_a_sparse(uint8_t *a, int K, int32_t za) {
+    int L = za > 80 ? za - 80 : 0;
+    for (int k = 0; k < K; k += 2) {
+        int u0 = rint_in(0, 127), u1 = rint_in(0, 127);
+        switch (rint_in(0, 255)) {
+        case 0: u0 = -1; break;
+        case 1: u1 = -L; break;
+        case 2: u0 = 129, u1 = 128; break;
+        case 3: u0 = u1 = 255 - L; break;
+        case 4: u0 = u1 = 128; break;   /* exactly 256: no residual */
+        default: break;
+        }
+        int a0 = L + u0, a1 = L + u1;
+        a[k] = (uint8_t)(a0 < 0 ? 0 : a0 > 255 ? 255 : a0);
+        if (k + 1 < K) a[k + 1] = (uint8_t)(a1 < 0 ? 0 : a1 > 255 ? 255 : a1);
+    }
+}
+
 /* One case: B [K, N] (ldb = N + pad), random a and za; every variant, whole and split strip ranges. */
 static void gemv_case(int K, int N, bool b_signed, int32_t zb, int blo, int bhi) {
     int ldb = N + rint_in(0, 3);
@@ -51,6 +75,7 @@ static void gemv_case(int K, int N, bool b_signed, int32_t zb, int blo, int bhi)
     int32_t za = rint_in(0, 255);
     for (int k = 0; k < K; k++) a[k] = (uint8_t)rint_in(0, 255);
     if (K > 2) a[0] = 255, a[1] = 0;   /* the extremes of the quantized range */
+    if (g_asparse) fill_a_sparse(a, K, za);
     int64_t *want = malloc(sizeof(int64_t) * (size_t)(N + 1));
     for (int n = 0; n < N; n++) {
         int64_t s = 0;
@@ -69,8 +94,10 @@ static void gemv_case(int K, int N, bool b_signed, int32_t zb, int blo, int bhi)
         ot_qgemv_packed *p = NULL;
         assert_int_equal(ot_qgemv_pack_isa(&p, b, b_signed, K, N, ldb, zb, isas[vi]), OCTET_OK);
         if (g_b7 && K > 0) assert_true(p->u8s7 == (isas[vi] == OT_ISA_AVX2));
+        if (!g_b7 && K > 0 && isas[vi] == OT_ISA_AVX2) assert_true(p->u8s7 || p->split);
         int16_t *a16 = malloc(sizeof(int16_t) * (size_t)(ot_qgemv_kpad(p) + 1));
         int32_t corr = ot_qgemv_prep_a(p, a, za, a16);
+        if (p->split) g_split_cases++, g_windowed += ot_qgemv_a_windowed(p, a16);
         int32_t *got = malloc(sizeof(int32_t) * (size_t)(N + 1));
         int split = rint_in(0, p->nstrips);
         ot_qgemv_s32(p, a16, corr, got, 0, split);
@@ -122,6 +149,27 @@ static void test_gemv(void **st) {
     gemv_case(1024, 64, true, 127, 128, 128);   /* B = -128, B - zb = -255 */
     gemv_case(1024, 64, false, 0, 255, 255);
     gemv_case(0, 40, true, 0, 0, 255);          /* K = 0: all zero */
+}
+
+/* Full-range B with activation-like a: the AVX2 split kernel's windowed form and residual entries
+ * (test_gemv's uniform a mostly takes its int16 form), bit-identical to the scalar kernel. */
+static void test_gemv_split(void **st) {
+    (void)st;
+    if (!have_avx2()) skip();
+    g_asparse = true;
+    g_windowed = g_split_cases = 0;
+    static const int Ks[] = {1, 3, 8, 33, 64, 255, 512, 513, 1024};
+    static const int Ns[] = {1, 31, 33, 64, 97, 130};
+    for (int rep = 0; rep < 3; rep++)
+        for (size_t ki = 0; ki < sizeof Ks / sizeof *Ks; ki++)
+            for (size_t ni = 0; ni < sizeof Ns / sizeof *Ns; ni++) {
+                gemv_case(Ks[ki], Ns[ni], true, 0, 0, 255);
+                gemv_case(Ks[ki], Ns[ni], true, rint_in(-128, 127), 0, 255);
+                gemv_case(Ks[ki], Ns[ni], false, rint_in(0, 255), 0, 255);
+            }
+    g_asparse = false;
+    print_message("qgemv split: %d of %d cases on the windowed form\n", g_windowed, g_split_cases);
+    assert_true(g_windowed > g_split_cases / 3 && g_windowed < g_split_cases);   /* both forms ran */
 }
 
 /* The same with 7-bit B: the AVX2 variant runs the u8s7 kernel, bit-identical to the scalar one. */
@@ -341,6 +389,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gemv),
         cmocka_unit_test(test_gemv_u8s7),
+        cmocka_unit_test(test_gemv_split),
         cmocka_unit_test(test_rows),
         cmocka_unit_test(test_rows_errors),
         cmocka_unit_test(test_pack_errors),
