@@ -103,8 +103,13 @@ octet_status ot_qgemm_pack_b_isa(ot_qgemm_packed **out, const ot_qgemm_b *d, ot_
     const ot_kernels *kt = ot_kernels_for(isa_id);
     if (!kt) return ot_err(OCTET_ERR_UNSUPPORTED, "qgemm: this CPU cannot run the %s kernels", ot_isa_name(isa_id));
     const ot_qgemm_isa *isa = kt->qgemm;
-    /* AVX2: vpmaddubsw either way (exact), on B as it is when it fits, else on A split per call */
-    if (isa == &ot_qgemm_isa_avx2) isa = ot_qgemm_b_fits_u8s7(d) ? &ot_qgemm_isa_avx2_u8s7 : &ot_qgemm_isa_avx2_split;
+    /* AVX2: vpmaddubsw (exact) on B as it is when it fits, else on A split per call -- unless K or N is
+     * small, where splitting A costs more than the kernel saves (mobilenet_v2's 96 -> 24 and 192 -> 32
+     * 1x1 convs ran 1.1-1.4x slower split; K >= 147 with N >= 64 ran 0.75-0.97x). */
+    if (isa == &ot_qgemm_isa_avx2) {
+        if (ot_qgemm_b_fits_u8s7(d)) isa = &ot_qgemm_isa_avx2_u8s7;
+        else if (d->K >= 128 && d->N >= 48) isa = &ot_qgemm_isa_avx2_split;
+    }
     return pack_with(out, d, isa_id, isa);
 }
 

@@ -49,10 +49,10 @@
  * the bracket is the u8 x s7 kernel with rowsum' = sum A_u - K L; L colsum[n] joins the column
  * correction; and the residual is a list per row of (k, r) entries, each added to the register tile
  * from B's own packed quads -- vpmaddubsw of a dword holding |r| in k's byte (a single product, at most
- * 255 * 128, cannot saturate) and vpmaddwd by +-1. An entry costs about 8 % of an element of the int16
- * kernel, the u8 x s7 loop saves ~25 %: a block whose residual passes ~3 % of its elements (uniform
- * noise, say) runs the int16 kernel instead, on a second copy of B in the int16 layout (so such B take
- * 3 bytes per weight in memory instead of 2). Results are bit-identical either way. */
+ * 255 * 128, cannot saturate) and vpmaddwd by +-1. An entry costs about as much as 8-10 elements of the
+ * int16 kernel and the u8 x s7 loop saves ~25 % per element, so a block whose residual passes ~3 % of
+ * its elements (uniform noise, say) runs the int16 kernel instead, on a second copy of B in the int16
+ * layout (such B take 3 bytes per weight in memory instead of 2). Results are bit-identical either way. */
 #include <immintrin.h>
 
 #include "kernels/qgemm_avx2_epi.h"

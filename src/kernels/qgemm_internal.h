@@ -84,8 +84,9 @@ extern const ot_qgemm_isa ot_qgemm_isa_avx512vnni;
 /* AVX2 with vpmaddubsw, for B whose k pairs cannot saturate it (see qgemm_avx2.c); the driver picks it
  * in place of ot_qgemm_isa_avx2 when ot_qgemm_b_fits_u8s7 holds. */
 extern const ot_qgemm_isa ot_qgemm_isa_avx2_u8s7;
-/* AVX2 with vpmaddubsw for any int8 B: A is split per call into a 7-bit window and a sparse residual
- * (see qgemm_avx2.c); the driver picks it in place of ot_qgemm_isa_avx2 when B does not fit u8s7. */
+/* AVX2 with vpmaddubsw for any int8 B: A is split per call into a part whose k pairs add up to at most
+ * 256 and a sparse residual (see qgemm_avx2.c); the driver picks it in place of ot_qgemm_isa_avx2 when B
+ * does not fit u8s7. */
 extern const ot_qgemm_isa ot_qgemm_isa_avx2_split;
 
 /* Bk ([K][N] int16, values in int8) in strips of nr columns, per 4 consecutive k one 32-bit lane per

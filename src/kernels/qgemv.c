@@ -117,60 +117,14 @@ void ot_qgemv_free(ot_qgemv_packed *p) {
 /* a16 = a - za (widened, zero past K); returns zbk * sum(a - za). sgn is a constant in each copy.
  * u8s7: bytes a_u = a (+ 128 when signed), zero past K, then za_u as int32 at byte kpad (kpad int16
  * hold 2 kpad bytes, and kpad >= 4 whenever K > 0). */
-/* Split packs: the windowed form of A (see qgemv.h and qgemm_avx2.c): bytes u, then at byte kpad the int32
- * za_u - L and the entry count, then the entries (q: byte offset of k's quad in a strip, bit 31 for r < 0;
- * pat: |r| in byte k % 4). False (nothing usable written) when the residual passes ~3 % of K or the room
- * left in 2 kpad bytes. */
-static bool prep_window(const ot_qgemv_packed *p, const uint8_t *au, int32_t za_u, uint8_t *dst) {
-    int K = p->K, kpad = p->kpad, L = za_u > 80 ? za_u - 80 : 0;
-    if (kpad < 8) return false;   /* no room for the header before the flag at byte 2 kpad */
-    int cap = (kpad - 8) / 8, cap3 = K * 32 / 1024;
-    if (cap3 < cap) cap = cap3;
-    uint32_t *ent = (uint32_t *)(void *)(dst + kpad + 8);
-    int n = 0;
-    for (int k = 0; k < kpad; k += 2) {
-        int u0 = k < K ? au[k] - L : 0, u1 = k + 1 < K ? au[k + 1] - L : 0;
-        for (int t = 0; t < 2; t++) {
-            int *u = t ? &u1 : &u0;
-            if (*u >= 0) continue;
-            if (n == cap) return false;
-            int kk = k + t;
-            ent[2 * n] = (uint32_t)(kk >> 2) * 4u * NB | 0x80000000u;
-            ent[2 * n + 1] = (uint32_t)(-*u) << (8 * (kk & 3));
-            n++;
-            *u = 0;
-        }
-        if (u0 + u1 > 256) {   /* cut the pair to 256; the excess (< u0, as u1 <= 255) is a residual */
-            if (n == cap) return false;
-            int ex = u0 + u1 - 256;
-            ent[2 * n] = (uint32_t)(k >> 2) * 4u * NB;
-            ent[2 * n + 1] = (uint32_t)ex << (8 * (k & 3));
-            n++;
-            u0 -= ex;
-        }
-        dst[k] = (uint8_t)u0;
-        dst[k + 1] = (uint8_t)u1;
-    }
-    int32_t zl = za_u - L;
-    memcpy(dst + kpad, &zl, sizeof zl);
-    memcpy(dst + kpad + 4, &n, sizeof n);
-    return true;
-}
-
 static inline __attribute__((always_inline)) int32_t prep_a(const ot_qgemv_packed *p, const void *a, bool sgn,
                                                             int32_t za, int16_t *a16) {
     uint32_t sum = 0;
-    if (p->split) {
-        uint8_t au[4096], *aub = p->K <= 4096 ? au : NULL;
-        uint8_t x = sgn ? 0x80 : 0;
-        if (aub) {
-            for (int k = 0; k < p->K; k++) aub[k] = (uint8_t)(((const uint8_t *)a)[k] ^ x);
-            if (prep_window(p, aub, sgn ? za + 128 : za, (uint8_t *)a16)) {
-                a16[p->kpad] = 1;
-                for (int k = 0; k < p->K; k++)
-                    sum += (uint32_t)((sgn ? (int32_t)((const int8_t *)a)[k] : (int32_t)aub[k]) - za);
-                return (int32_t)((uint32_t)p->zbk * sum);
-            }
+    if (p->split) {   /* windowed when the residual is short (sum (a - za) = sum A_u - K za_u), else int16 */
+        int32_t za_u = sgn ? za + 128 : za;
+        if (ot_qgemv_window_avx2(p, a, sgn ? 0x80 : 0, za_u, (uint8_t *)a16, &sum)) {
+            a16[p->kpad] = 1;
+            return (int32_t)((uint32_t)p->zbk * (sum - (uint32_t)p->K * (uint32_t)za_u));
         }
         a16[p->kpad] = 0;   /* the int16 form below, for data2 */
     } else if (p->u8s7) {

@@ -89,6 +89,10 @@ void ot_qgemv_strip_scalar(const ot_qgemv_packed *p, const int16_t *a16, int s, 
 void ot_qgemv_strip_avx2(const ot_qgemv_packed *p, const int16_t *a16, int s, int32_t acc[OT_QGEMV_NB]);
 void ot_qgemv_strip_avx2_u8s7(const ot_qgemv_packed *p, const int16_t *a16, int s, int32_t acc[OT_QGEMV_NB]);
 void ot_qgemv_strip_avx2_split(const ot_qgemv_packed *p, const int16_t *a16, int s, int32_t acc[OT_QGEMV_NB]);
+/* Split packs: the windowed form of a prepared A from a (XOR x: the bytes as uint8); false when its residual
+ * is too long (the int16 form then). *asum: sum of A_u over k < K. */
+bool ot_qgemv_window_avx2(const ot_qgemv_packed *p, const uint8_t *a, uint8_t x, int32_t za_u, uint8_t *dst,
+                          uint32_t *asum);
 /* Split packs: whether a prepared A took the windowed form (else the int16 one, on data2). */
 static inline bool ot_qgemv_a_windowed(const ot_qgemv_packed *p, const int16_t *a16) { return a16[p->kpad] != 0; }
 void ot_qgemv_f32_avx2(const ot_qgemv_packed *p, const int16_t *a16, int32_t corr, const float *scale,

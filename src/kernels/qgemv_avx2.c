@@ -214,3 +214,63 @@ void ot_qgemv_f32_avx2(const ot_qgemv_packed *p, const int16_t *a16, int32_t cor
     else if (p->split && ot_qgemv_a_windowed(p, a16)) f32_as(p, a16, corr, scale, scale_per_col, add, y, s0, s1, true, true);
     else f32_as(p, a16, corr, scale, scale_per_col, add, y, s0, s1, false, false);
 }
+
+/* The split form of a prepared A (see qgemv.h, and pack_row_window in qgemm_avx2.c for the same split of
+ * a GEMM row), 16 k at a time: u = max(A_u - L, 0) with pairs over 256 cut, residual entries after the
+ * header at byte kpad. *asum gets the sum of A_u over k < K. */
+bool ot_qgemv_window_avx2(const ot_qgemv_packed *p, const uint8_t *a, uint8_t x, int32_t za_u, uint8_t *dst,
+                          uint32_t *asum) {
+    int K = p->K, kpad = p->kpad, L = za_u > 80 ? za_u - 80 : 0;
+    if (kpad < 8) return false;   /* no room for the header before the flag at byte 2 kpad */
+    int cap = (kpad - 8) / 8, cap3 = K * 32 / 1024, n = 0;
+    if (cap3 < cap) cap = cap3;
+    if (cap > 64) cap = 64;   /* the staging room (K up to 2048 at ~3 %) */
+    uint32_t ent[2 * 64], *out = (uint32_t *)(void *)(dst + kpad + 8);   /* (entries staged, see below) */
+    const __m128i vx = _mm_set1_epi8((char)x), vl = _mm_set1_epi8((char)L), ones = _mm_set1_epi8(1);
+    const __m128i lim = _mm_set1_epi16(256), zero = _mm_setzero_si128();
+    const __m128i idx = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    __m128i acc = zero;
+    for (int k = 0; k < kpad; k += 16) {
+        int len = K - k > 16 ? 16 : K - k > 0 ? K - k : 0;
+        __m128i v;
+        if (len == 16) {
+            v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(a + k)), vx);
+        } else {
+            uint8_t t[16] = {0};
+            memcpy(t, a + k, (size_t)len);
+            v = _mm_and_si128(_mm_xor_si128(_mm_loadu_si128((const __m128i *)t), vx),
+                              _mm_cmpgt_epi8(_mm_set1_epi8((char)len), idx));
+        }
+        __m128i u = _mm_subs_epu8(v, vl);
+        if (len < 16) u = _mm_and_si128(u, _mm_cmpgt_epi8(_mm_set1_epi8((char)len), idx));
+        acc = _mm_add_epi64(acc, _mm_sad_epu8(v, zero));
+        unsigned low = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(v, vl), v)) & ((1u << len) - 1);
+        unsigned high = (unsigned)_mm_movemask_epi8(_mm_cmpgt_epi16(_mm_maddubs_epi16(u, ones), lim)) & 0x5555u;
+        uint8_t t[16];
+        _mm_storeu_si128((__m128i *)t, u);
+        if (low | high) {
+            if (n + __builtin_popcount(low) + __builtin_popcount(high) > cap) return false;
+            for (; low; low &= low - 1) {
+                int j = __builtin_ctz(low), kk = k + j;
+                ent[2 * n] = (uint32_t)(kk >> 2) * 4u * NB | 0x80000000u;
+                ent[2 * n + 1] = (uint32_t)(L - (int)(a[kk] ^ x)) << (8 * (kk & 3));
+                n++;
+            }
+            for (; high; high &= high - 1) {   /* cut to 256: the excess is less than t[j] (t[j + 1] <= 255) */
+                int j = __builtin_ctz(high), kk = k + j, ex = t[j] + t[j + 1] - 256;
+                t[j] = (uint8_t)(t[j] - ex);
+                ent[2 * n] = (uint32_t)(kk >> 2) * 4u * NB;
+                ent[2 * n + 1] = (uint32_t)ex << (8 * (kk & 3));
+                n++;
+            }
+        }
+        memcpy(dst + k, t, 16);   /* (may reach past kpad, within 2 kpad: the header goes in after) */
+    }
+    /* The entries go in last, for the same reason: staged, at most 64. */
+    memcpy(out, ent, (size_t)n * 2 * sizeof(uint32_t));
+    int32_t zl = za_u - L;
+    memcpy(dst + kpad, &zl, sizeof zl);
+    memcpy(dst + kpad + 4, &n, sizeof n);
+    *asum = (uint32_t)(_mm_cvtsi128_si64(acc) + _mm_extract_epi64(acc, 1));
+    return true;
+}
