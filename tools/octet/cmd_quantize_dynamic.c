@@ -162,7 +162,7 @@ static void print_report(const ot_dynamic_report *r, const ot_dynamic_config *cf
     if (!r->needs_octet && r->n_quantized > 0 && cfg->weight_type == OCTET_INT8 && !cfg->reduce_range)
         printf("note: ONNX Runtime's int8 kernels on AVX2 CPUs without VNNI can saturate on full-range int8 weights;\n"
                "      for ONNX Runtime there, use --weight-type uint8 or --reduce-range (docs/DYNAMIC.md).\n"
-               "      --reduce-range (7-bit weights) also runs ~1.3x faster in octet on such CPUs, exactly.\n");
+               "      (octet's own kernels stay exact there, and --reduce-range is ~1.1-1.2x faster in octet.)\n");
 }
 
 int cmd_quantize_dynamic(int argc, char **argv) {
