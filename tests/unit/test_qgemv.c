@@ -135,16 +135,21 @@ static void gemv_case(int K, int N, bool b_signed, int32_t zb, int blo, int bhi)
     free(b), free(a), free(want), free(scale), free(y0);
 }
 
+/* Every K x N: int8 B over its full range (incl. -128), int8 with a zero point, uint8 with one. */
+static void gemv_grid(const int *Ks, size_t nk, const int *Ns, size_t nn) {
+    for (size_t ki = 0; ki < nk; ki++)
+        for (size_t ni = 0; ni < nn; ni++) {
+            gemv_case(Ks[ki], Ns[ni], true, 0, 0, 255);
+            gemv_case(Ks[ki], Ns[ni], true, rint_in(-128, 127), 0, 255);
+            gemv_case(Ks[ki], Ns[ni], false, rint_in(0, 255), 0, 255);
+        }
+}
+
 static void test_gemv(void **st) {
     (void)st;
     static const int Ks[] = {1, 2, 3, 7, 32, 33, 64, 255, 512, 513};
     static const int Ns[] = {1, 5, 8, 31, 32, 33, 63, 64, 65, 100, 130};
-    for (size_t ki = 0; ki < sizeof Ks / sizeof *Ks; ki++)
-        for (size_t ni = 0; ni < sizeof Ns / sizeof *Ns; ni++) {
-            gemv_case(Ks[ki], Ns[ni], true, 0, 0, 255);                      /* int8, full range incl. -128 */
-            gemv_case(Ks[ki], Ns[ni], true, rint_in(-128, 127), 0, 255);     /* int8 with a zero point */
-            gemv_case(Ks[ki], Ns[ni], false, rint_in(0, 255), 0, 255);       /* uint8 */
-        }
+    gemv_grid(Ks, sizeof Ks / sizeof *Ks, Ns, sizeof Ns / sizeof *Ns);
     /* worst-case magnitudes: every product at its extreme */
     gemv_case(1024, 64, true, 127, 128, 128);   /* B = -128, B - zb = -255 */
     gemv_case(1024, 64, false, 0, 255, 255);
@@ -160,13 +165,7 @@ static void test_gemv_split(void **st) {
     g_windowed = g_split_cases = 0;
     static const int Ks[] = {1, 3, 8, 33, 64, 255, 512, 513, 1024};
     static const int Ns[] = {1, 31, 33, 64, 97, 130};
-    for (int rep = 0; rep < 3; rep++)
-        for (size_t ki = 0; ki < sizeof Ks / sizeof *Ks; ki++)
-            for (size_t ni = 0; ni < sizeof Ns / sizeof *Ns; ni++) {
-                gemv_case(Ks[ki], Ns[ni], true, 0, 0, 255);
-                gemv_case(Ks[ki], Ns[ni], true, rint_in(-128, 127), 0, 255);
-                gemv_case(Ks[ki], Ns[ni], false, rint_in(0, 255), 0, 255);
-            }
+    for (int rep = 0; rep < 3; rep++) gemv_grid(Ks, sizeof Ks / sizeof *Ks, Ns, sizeof Ns / sizeof *Ns);
     g_asparse = false;
     print_message("qgemv split: %d of %d cases on the windowed form\n", g_windowed, g_split_cases);
     assert_true(g_windowed > g_split_cases / 3 && g_windowed < g_split_cases);   /* both forms ran */
@@ -178,12 +177,7 @@ static void test_gemv_u8s7(void **st) {
     g_b7 = true;
     static const int Ks[] = {1, 2, 3, 4, 5, 7, 32, 33, 64, 255, 512, 513};
     static const int Ns[] = {1, 5, 8, 31, 32, 33, 64, 65, 100, 130};
-    for (size_t ki = 0; ki < sizeof Ks / sizeof *Ks; ki++)
-        for (size_t ni = 0; ni < sizeof Ns / sizeof *Ns; ni++) {
-            gemv_case(Ks[ki], Ns[ni], true, 0, 0, 255);
-            gemv_case(Ks[ki], Ns[ni], true, rint_in(-128, 127), 0, 255);
-            gemv_case(Ks[ki], Ns[ni], false, rint_in(0, 255), 0, 255);
-        }
+    gemv_grid(Ks, sizeof Ks / sizeof *Ks, Ns, sizeof Ns / sizeof *Ns);
     g_b7 = false;
 }
 
