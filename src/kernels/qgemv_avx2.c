@@ -68,12 +68,15 @@ static inline __attribute__((always_inline)) void kern_s7(const ot_qgemv_packed 
     if (split) {   /* + r B[k][n] per entry: one product per lane, vpmaddwd by the entry's sign */
         int32_t ne;
         memcpy(&ne, au + p->kpad + 4, sizeof ne);
-        const uint32_t *ent = (const uint32_t *)(const void *)(au + p->kpad + 8);
+        const uint8_t *ent = au + p->kpad + 8;   /* (read with memcpy: a16 need only be 2-byte aligned) */
         const int8_t *s0 = p->data + (size_t)s * sb, *s1 = s0 + (ns > 1 ? sb : 0), *s2 = s0 + (ns > 2 ? 2 * sb : 0);
         for (int e = 0; e < ne; e++) {
-            size_t o = ent[2 * e] & 0x7fffffffu;
-            __m256i x = _mm256_set1_epi32((int)ent[2 * e + 1]);
-            __m256i sg = _mm256_load_si256((const __m256i *)kSign[ent[2 * e] >> 31]);
+            uint32_t q, pat;
+            memcpy(&q, ent + 8 * (size_t)e, sizeof q);
+            memcpy(&pat, ent + 8 * (size_t)e + 4, sizeof pat);
+            size_t o = q & 0x7fffffffu;
+            __m256i x = _mm256_set1_epi32((int)pat);
+            __m256i sg = _mm256_load_si256((const __m256i *)kSign[q >> 31]);
             c0 = _mm256_add_epi32(c0, dot4(x, s0 + o, sg));
             c1 = _mm256_add_epi32(c1, dot4(x, s0 + o + 32, sg));
             c2 = _mm256_add_epi32(c2, dot4(x, s0 + o + 64, sg));
@@ -227,7 +230,7 @@ bool ot_qgemv_window_avx2(const ot_qgemv_packed *p, const uint8_t *a, uint8_t x,
     int cap = (kpad - 8) / 8, cap3 = K * 32 / 1024, n = 0;
     if (cap3 < cap) cap = cap3;
     if (cap > 64) cap = 64;   /* the staging room (K up to 2048 at ~3 %) */
-    uint32_t ent[2 * 64], *out = (uint32_t *)(void *)(dst + kpad + 8);   /* (entries staged, see below) */
+    uint32_t ent[2 * 64];   /* (entries staged, see below) */
     const __m128i vx = _mm_set1_epi8((char)x), vl = _mm_set1_epi8((char)L), ones = _mm_set1_epi8(1);
     const __m128i lim = _mm_set1_epi16(256), zero = _mm_setzero_si128();
     const __m128i idx = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
@@ -238,9 +241,9 @@ bool ot_qgemv_window_avx2(const ot_qgemv_packed *p, const uint8_t *a, uint8_t x,
         if (len == 16) {
             v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(a + k)), vx);
         } else {
-            uint8_t t[16] = {0};
-            memcpy(t, a + k, (size_t)len);
-            v = _mm_and_si128(_mm_xor_si128(_mm_loadu_si128((const __m128i *)t), vx),
+            uint8_t tail[16] = {0};
+            memcpy(tail, a + k, (size_t)len);
+            v = _mm_and_si128(_mm_xor_si128(_mm_loadu_si128((const __m128i *)tail), vx),
                               _mm_cmpgt_epi8(_mm_set1_epi8((char)len), idx));
         }
         __m128i u = _mm_subs_epu8(v, vl);
@@ -269,7 +272,7 @@ bool ot_qgemv_window_avx2(const ot_qgemv_packed *p, const uint8_t *a, uint8_t x,
         memcpy(dst + k, t, 16);   /* (may reach past kpad, within 2 kpad: the header goes in after) */
     }
     /* The entries go in last, for the same reason: staged, at most 64. */
-    memcpy(out, ent, (size_t)n * 2 * sizeof(uint32_t));
+    memcpy(dst + kpad + 8, ent, (size_t)n * 2 * sizeof(uint32_t));
     int32_t zl = za_u - L;
     memcpy(dst + kpad, &zl, sizeof zl);
     memcpy(dst + kpad + 4, &n, sizeof n);
