@@ -77,10 +77,10 @@ static void make_b7(problem *p, bool extreme) {
         }
 }
 
-/* When set, problem_make draws A the way activations are: A_u (A, or A + 128 for int8) mostly within the
- * AVX2 split kernel's window [L, L + 127] (L = za_u - 80, or 0), with a sparse residual on every edge:
- * values just below L and far below it, and pairs of k (2p, 2p + 1) summing past 256 above L by 1 and by
- * the most. */
+/* When set, problem_make draws A the way activations are: A_u (A, or A + 128 for int8) mostly in
+ * [L, L + 127] above the AVX2 split kernel's window start (L = za_u - 80, or 0), where nothing is cut,
+ * with a sparse residual on every edge: values just below L and far below it, and pairs of k (2p, 2p + 1)
+ * whose A_u - L sum past 256 by 1 and by the most (and exactly 256, which fits). */
 static bool g_asparse;
 /* When set, run_variant_case packs B for this kernel by name instead of letting the driver choose. */
 static const char *g_force_kernel;
@@ -437,8 +437,9 @@ static void test_avx2_split(void **state) {
     g_asparse = false;
 }
 
-/* Every kernel picked by name, also those the driver would not choose for this B (the int16 "avx2" is
- * otherwise only the split kernel's fallback), against the reference. */
+/* Every kernel picked by name, also those the driver would not choose for this B (on AVX2 the int16
+ * "avx2" otherwise runs only GEMMs with small K or N and the split kernel's fallback), against the
+ * reference. */
 static void test_named_kernels(void **state) {
     (void)state;
     static const char *names[] = {"scalar", "avx2", "avx2-split", "avx2-u8s7", "avx512vnni"};
