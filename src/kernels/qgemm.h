@@ -80,6 +80,10 @@ ot_isa ot_qgemm_packed_isa(const ot_qgemm_packed *p);
 /* The kernel that runs it: the ISA's name, or on AVX2 "avx2-u8s7" when B fits vpmaddubsw exactly (7-bit
  * weights, see ot_qgemm_b_fits_u8s7) and "avx2-split" otherwise (A split per call, qgemm_avx2.c). */
 const char *ot_qgemm_packed_kernel(const ot_qgemm_packed *p);
+/* The AVX2 split kernels' window start for activations with zero point za_u (as uint8): activations
+ * cluster around it, so starting 80 steps below leaves few values under the window and few k pairs over
+ * 256 above it (qgemm_avx2.c). Shared by the GEMM and the GEMV. */
+static inline int ot_qsplit_window_start(int32_t za_u) { return za_u > 80 ? (int)za_u - 80 : 0; }
 /* True when every pair of consecutive k of every column of B (int8, or uint8 - 128) has positive parts
  * summing to at most 128 and negative parts too: then u8 x s8 pair sums cannot leave int16. */
 bool ot_qgemm_b_fits_u8s7(const ot_qgemm_b *desc);

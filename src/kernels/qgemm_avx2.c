@@ -471,9 +471,8 @@ static bool pack_rows_split(void *scratch, int cap_rows, size_t kpad, const ot_q
     uint8_t *dst = *apk;
     const __m128i vx = _mm_set1_epi8((char)r->a_xor);
     size_t end = (size_t)(r->M - 1) * (size_t)r->lda + (size_t)K;
-    /* Activations cluster around real zero (the zero point): starting the window 80 steps below it
-     * leaves few values under it and few pairs over 256 (e.g. ~1 % of a Gaussian of sigma 30 around 128). */
-    int L = r->za_u > 80 ? r->za_u - 80 : 0;
+    /* (e.g. ~1 % of a Gaussian of sigma 30 around 128 falls outside) */
+    int L = ot_qsplit_window_start(r->za_u);
     int n = 0, cap = (int)SPLIT_CAP(rows, K);
     for (int i = 0; i < rows; i++) {
         size_t off = (size_t)(m + i) * (size_t)r->lda;

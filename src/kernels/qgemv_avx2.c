@@ -10,6 +10,7 @@
 #include <immintrin.h>
 #include <string.h>
 
+#include "kernels/qgemm.h"   /* ot_qsplit_window_start */
 #include "kernels/qgemv.h"
 
 #define NB OT_QGEMV_NB
@@ -223,7 +224,7 @@ void ot_qgemv_f32_avx2(const ot_qgemv_packed *p, const int16_t *a16, int32_t cor
  * header at byte kpad. *asum gets the sum of A_u over k < K. */
 bool ot_qgemv_window_avx2(const ot_qgemv_packed *p, const uint8_t *a, uint8_t x, int32_t za_u, uint8_t *dst,
                           uint32_t *asum) {
-    int K = p->K, kpad = p->kpad, L = za_u > 80 ? za_u - 80 : 0;
+    int K = p->K, kpad = p->kpad, L = ot_qsplit_window_start(za_u);
     if (kpad < 8) return false;   /* no room for the header before the flag at byte 2 kpad */
     /* An entry costs one more 4-k step of the strips. Up to ~3 % of K (as the GEMM): lstm2x512's
      * recurrent steps take the windowed form 62 % of the time at 6 % and ran no faster than at 3 %. */

@@ -29,8 +29,6 @@
 /* ---- common checks ---- */
 
 static bool is_q8(octet_dtype d) { return d == OCTET_UINT8 || d == OCTET_INT8; }
-static int32_t q8_lo(octet_dtype d) { return d == OCTET_INT8 ? -128 : 0; }
-static int32_t q8_hi(octet_dtype d) { return d == OCTET_INT8 ? 127 : 255; }
 static bool is_scalar_shape(const octet_tensor *t) { return t->ndim == 0 || (t->ndim == 1 && t->dims[0] == 1); }
 
 static bool input_given(const ot_kernel *k, int i) {
@@ -424,8 +422,8 @@ static octet_status qmm_run(ot_kernel *k, const octet_tensor *const *in, int n_i
     if (!out[0]) return OCTET_OK;
     OT_TRY(ot_tensor_alloc(out[0], yzp->dtype, p.yn, p.ydims));
     a.type = yzp->dtype == OCTET_INT8 ? OT_QGEMM_OUT_S8 : OT_QGEMM_OUT_U8;
-    a.lo = q8_lo(yzp->dtype);
-    a.hi = q8_hi(yzp->dtype);
+    a.lo = qc_qmin(yzp->dtype);
+    a.hi = qc_qmax(yzp->dtype);
     a.y = out[0]->data;
     /* output multipliers, laid out like b_scale */
     int64_t ns = ot_tensor_numel(bsc);
@@ -573,8 +571,8 @@ static octet_status qc_read_impl(const ot_kernel *k, bool qlinear, const octet_t
 }
 
 octet_status qc_act_bounds(const ot_kernel *k, octet_dtype yt, int32_t *lo, int32_t *hi) {
-    *lo = q8_lo(yt);
-    *hi = q8_hi(yt);
+    *lo = qc_qmin(yt);
+    *hi = qc_qmax(yt);
     /* fused activation bounds (see the comment above) */
     if (ot_node_attr(k->node, "octet_act_lo")) {
         int64_t v = ot_node_attr_int(k->node, "octet_act_lo", *lo);
@@ -582,7 +580,7 @@ octet_status qc_act_bounds(const ot_kernel *k, octet_dtype yt, int32_t *lo, int3
     }
     if (ot_node_attr(k->node, "octet_act_hi")) {
         int64_t v = ot_node_attr_int(k->node, "octet_act_hi", *hi);
-        if (v < *hi) *hi = v < q8_lo(yt) ? q8_lo(yt) - 1 : (int32_t)v;
+        if (v < *hi) *hi = v < qc_qmin(yt) ? qc_qmin(yt) - 1 : (int32_t)v;
     }
     if (*lo > *hi)
         return ot_node_err(k, OCTET_ERR_INVALID_ARG, "fused activation range octet_act_lo..octet_act_hi is empty");
